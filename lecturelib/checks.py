@@ -1,0 +1,69 @@
+"""Check functions for the chapters' auto-checked exercises.
+
+A check runs the student's function on a few cases and returns a :class:`CheckResult`
+that prints as feedback. An exercise left as its stub (the function returns ``None``)
+is "not attempted": the check says so without raising, so the notebook still runs end
+to end. A wrong answer raises ``AssertionError`` with a hint about what differs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["CheckResult", "check_forward_difference"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of a check: ``passed`` and a message for the student."""
+
+    passed: bool
+    message: str
+
+    def __repr__(self) -> str:
+        return ("✅ " if self.passed else "⏳ ") + self.message
+
+    def _repr_html_(self) -> str:
+        colour = "#1a7f37" if self.passed else "#9a6700"
+        return f'<p style="color:{colour};font-weight:bold">{self!r}</p>'
+
+
+# (name, f, its derivative, x, h): smooth functions where the forward difference error
+# (f''(x) h / 2) is well above round-off for the h used.
+_CASES: list[tuple[str, Callable[[float], float], Callable[[float], float], float, float]] = [
+    ("x**2 at x=3, h=0.1", lambda x: x**2, lambda x: 2 * x, 3.0, 0.1),
+    ("x**3 at x=-1, h=0.01", lambda x: x**3, lambda x: 3 * x**2, -1.0, 0.01),
+    ("sin(x) at x=0.5, h=1e-3", math.sin, math.cos, 0.5, 1e-3),
+    ("exp(x) at x=1, h=1e-4", math.exp, math.exp, 1.0, 1e-4),
+]
+
+
+def check_forward_difference(forward_difference: Callable) -> CheckResult:
+    """Check ``forward_difference(f, x, h)`` ≈ (f(x + h) − f(x)) / h on a few cases.
+
+    Raises ``AssertionError`` naming the first case that is wrong, with a hint when the
+    answer matches a common mistake (the central or backward difference, a missing
+    division by h).
+    """
+    if not callable(forward_difference):
+        raise TypeError(
+            f"forward_difference must be a function, got {type(forward_difference).__name__}"
+        )
+    for name, f, df, x, h in _CASES:
+        got = forward_difference(f, x, h)
+        if got is None:
+            return CheckResult(False, "Not attempted yet: your function returns None.")
+        expected = (f(x + h) - f(x)) / h
+        if math.isclose(got, expected, rel_tol=1e-9, abs_tol=1e-12):
+            continue
+        hints = {
+            "the central difference (f(x+h) - f(x-h)) / 2h": (f(x + h) - f(x - h)) / (2 * h),
+            "the backward difference (f(x) - f(x-h)) / h": (f(x) - f(x - h)) / h,
+            "f(x+h) - f(x) without dividing by h": f(x + h) - f(x),
+            "the exact derivative": df(x),
+        }
+        hint = next((f" It looks like {k}." for k, v in hints.items() if math.isclose(got, v)), "")
+        raise AssertionError(f"For {name} you return {got!r}, expected {expected!r}.{hint}")
+    return CheckResult(True, f"Correct on all {len(_CASES)} cases.")

@@ -1,0 +1,77 @@
+"""Plot helpers: draw on the Axes given (or new ones), return it, never show."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from lecturelib import plotting  # noqa: E402
+from lecturelib.landscapes import DoubleWell, IllConditionedBowl, Rosenbrock  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _no_show_and_cleanup(monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("plot helpers must not call plt.show()")
+
+    monkeypatch.setattr(plt, "show", forbidden)
+    yield
+    plt.close("all")
+
+
+def test_every_helper_returns_the_axes_it_was_given():
+    f, bowl = DoubleWell(), IllConditionedBowl()
+    calls = [
+        lambda ax: plotting.plot_function(f, (-2, 2), ax=ax),
+        lambda ax: plotting.plot_rise_over_run((0, 1), (2, 5), ax=ax),
+        lambda ax: plotting.plot_tangent(f, 1.0, ax=ax),
+        lambda ax: plotting.plot_contours(bowl, ax=ax),
+        lambda ax: plotting.plot_gradient_field(bowl, ax=ax),
+    ]
+    for call in calls:
+        fig, ax = plt.subplots()
+        assert call(ax) is ax
+        assert ax.has_data()
+        assert plt.get_fignums() == [fig.number]  # drew there, made no new figure
+        plt.close(fig)
+
+
+def test_without_ax_a_new_axes_is_made():
+    ax = plotting.plot_function(np.sin, (0, 3))
+    assert isinstance(ax, matplotlib.axes.Axes) and len(ax.lines) == 1
+
+
+def test_line_style_keywords_pass_through():
+    ax = plotting.plot_function(np.sin, (0, 3), color="C3", lw=3)
+    assert ax.lines[0].get_linewidth() == 3
+
+
+def test_rise_over_run_states_the_slope():
+    ax = plotting.plot_rise_over_run((0, 1), (2, 5))
+    assert ax.get_title() == "slope m = Δy / Δx = 2"
+
+
+def test_tangent_touches_the_curve_with_the_derivative_as_slope():
+    f = DoubleWell()
+    ax = plotting.plot_tangent(f, 1.0)
+    x, y = ax.lines[0].get_data()
+    assert (y[1] - y[0]) / (x[1] - x[0]) == pytest.approx(float(f.grad(1.0)), rel=1e-8)
+    assert ax.lines[1].get_ydata()[0] == pytest.approx(float(f(1.0)))
+
+
+def test_gradient_arrows_point_along_the_gradient():
+    bowl = Rosenbrock()
+    ax = plotting.plot_gradient_field(bowl, n=7)
+    quiver = ax.collections[0]
+    points = quiver.get_offsets()  # (49, 2)
+    g = bowl.grad(np.asarray(points))
+    unit = g / np.linalg.norm(g, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.c_[quiver.U, quiver.V], unit, atol=1e-12)
+
+
+def test_contours_need_a_2d_landscape():
+    with pytest.raises(ValueError, match="landscape must be 2-D"):
+        plotting.plot_contours(DoubleWell())

@@ -1,0 +1,160 @@
+"""The built website, checked as a student uses it: in headless Chromium, offline.
+
+The site is built with warnings as errors (executing the notebooks through
+jupyter-cache), served on 127.0.0.1, and opened in Debian's Chromium through Playwright.
+Every request to another host is aborted and recorded. On each chapter page every slider
+demo is moved and its picture must change, with no kernel and no network.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("*.ipynb"))
+JUPYTER_BOOK = Path(sys.executable).with_name("jupyter-book")
+
+
+@pytest.fixture(scope="module")
+def site() -> Path:
+    """Build the book exactly as `make book` does (warnings are errors)."""
+    cmd = [str(JUPYTER_BOOK), "build", str(ROOT), "--warningiserror", "--nitpick", "--keep-going"]
+    out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    assert out.returncode == 0, (
+        f"the book build failed:\n{out.stdout[-6000:]}\n{out.stderr[-3000:]}"
+    )
+    return HTML
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(site)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not path:
+        pytest.fail(
+            "the browser test needs Chromium: run `make test` as root (it installs Debian's "
+            "chromium), or `sudo apt-get install chromium`, or set CHROMIUM=/path/to/chromium"
+        )
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium_path(),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def offline_page(browser):
+    """A page on which every request to another host is aborted and recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    external, errors = [], []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith("data:") or urlparse(url).hostname == "127.0.0.1":
+            r.continue_()
+        else:
+            external.append(url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.external, page.errors = external, errors
+    yield page
+    context.close()
+
+
+def test_site_builds_with_every_chapter(site):
+    assert (site / "index.html").exists()
+    for chapter in CHAPTERS:
+        assert (site / "book" / f"{chapter}.html").exists(), chapter
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_slider_demos_move_with_no_kernel_and_no_network(server, offline_page, chapter):
+    page = offline_page
+    page.goto(f"{server}/book/{chapter}.html", wait_until="load")
+    demos = page.locator(".lecturelib-demo")
+    assert demos.count() >= 1, f"{chapter} has no slider demo"
+    page.wait_for_function(
+        "[...document.querySelectorAll('.lecturelib-demo')].every(d => d.dataset.ready)"
+    )
+    # The live ipywidgets view must not be shown (it would need a kernel).
+    assert page.locator(".jupyter-widgets, .widget-area").count() == 0
+    requested_before = list(page.external)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for i in range(demos.count()):
+        demo = demos.nth(i)
+        demo.scroll_into_view_if_needed()
+        img = demo.locator("img.lecturelib-frame")
+        src, picture = img.get_attribute("src"), img.screenshot()
+        demo.screenshot(path=SHOTS / f"{chapter}-demo{i}-before.png")
+        control = demo.locator("input[type=range], select").first
+        label = (
+            demo.locator("output").first.text_content() if demo.locator("output").count() else None
+        )
+        if control.evaluate("el => el.tagName") == "SELECT":
+            n = control.locator("option").count()
+            current = int(control.input_value())
+            control.select_option(str((current + 1) % n))
+        else:
+            control.focus()
+            for _ in range(3):
+                control.press("ArrowRight")  # as a person would with the keyboard
+        assert img.get_attribute("src") != src, f"demo {i}: the frame did not change"
+        assert img.screenshot() != picture, f"demo {i}: the picture on screen did not change"
+        if label is not None:
+            assert demo.locator("output").first.text_content() != label, "value label stuck"
+        demo.screenshot(path=SHOTS / f"{chapter}-demo{i}-after.png")
+    assert page.external == requested_before, "a slider demo asked another host"
+    assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_in_page_links_and_citations_resolve(server, offline_page, chapter):
+    page = offline_page
+    page.goto(f"{server}/book/{chapter}.html", wait_until="load")
+    missing = page.evaluate(
+        """() => [...document.querySelectorAll('a[href^="#"]')]
+              .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
+              .filter(id => id && !document.getElementById(id))"""
+    )
+    assert not missing, f"links to missing anchors: {missing}"
