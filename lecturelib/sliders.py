@@ -304,7 +304,10 @@ class Demo:
         """An ipywidgets box whose controls re-render the picture (needs a kernel)."""
         import ipywidgets as widgets
 
-        image = widgets.Image(value=self.render(), format="png")
+        width = f"{round(self.figsize[0] * self.dpi)}px"  # native size, as on the website
+        image = widgets.Image(
+            value=self.render(), format="png", layout={"width": width, "max_width": "100%"}
+        )
         sliders = {}
         for name, c in self.controls.items():
             options = list(zip(c.labels, c.values, strict=True))

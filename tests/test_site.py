@@ -6,8 +6,6 @@ Every request to another host is aborted and recorded. On each chapter page ever
 demo is moved and its picture must change, with no kernel and no network.
 """
 
-import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -17,6 +15,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from conftest import CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
@@ -49,33 +48,12 @@ def server(site):
     httpd.shutdown()
 
 
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium")
-    if not path:
-        pytest.fail(
-            "the browser test needs Chromium: run `make test` as root (it installs Debian's "
-            "chromium), or `sudo apt-get install chromium`, or set CHROMIUM=/path/to/chromium"
-        )
-    return path
-
-
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=chromium_path(),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
 
