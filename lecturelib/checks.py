@@ -12,7 +12,9 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["CheckResult", "check_forward_difference"]
+import numpy as np
+
+__all__ = ["CheckResult", "check_descent", "check_forward_difference"]
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,52 @@ def check_forward_difference(forward_difference: Callable) -> CheckResult:
         hint = next((f" It looks like {k}." for k, v in hints.items() if math.isclose(got, v)), "")
         raise AssertionError(f"For {name} you return {got!r}, expected {expected!r}.{hint}")
     return CheckResult(True, f"Correct on all {len(_CASES)} cases.")
+
+
+def check_descent(descend: Callable) -> CheckResult:
+    """Check ``descend(grad, x0, lr, steps)`` returns the iterates x_0, ..., x_steps.
+
+    Compared with :func:`lecturelib.descent.gradient_descent` on a parabola and on a 2-D
+    bowl. Raises ``AssertionError`` with a hint for the usual slips: stepping *up* the
+    gradient, forgetting the learning rate, returning one point too few.
+    """
+    from lecturelib.descent import gradient_descent
+    from lecturelib.landscapes import IllConditionedBowl, Parabola
+
+    if not callable(descend):
+        raise TypeError(f"descend must be a function, got {type(descend).__name__}")
+    cases = [
+        ("Parabola(a=1) from x0=2 with lr=0.1, 20 steps", Parabola(a=1.0), 2.0, 0.1, 20),
+        (
+            "the bowl from (2.5, 1) with lr=0.05, 30 steps",
+            IllConditionedBowl(),
+            np.array([2.5, 1.0]),
+            0.05,
+            30,
+        ),
+    ]
+    for name, f, x0, lr, steps in cases:
+        got = descend(f.grad, x0, lr, steps)
+        if got is None:
+            return CheckResult(False, "Not attempted yet: your function returns None.")
+        got = np.asarray(got, dtype=float)
+        expected = gradient_descent(f, x0, lr, steps).points
+        if got.shape == expected.shape and np.allclose(got, expected, rtol=1e-9, atol=1e-12):
+            continue
+        hint = ""
+        if got.shape != expected.shape:
+            hint = f" You return shape {got.shape}, expected {expected.shape}: x_0 to x_{steps}."
+        elif np.allclose(got, _ascent(f, x0, lr, steps)):
+            hint = " Your points climb: step against the gradient, x - lr * grad."
+        elif np.allclose(got, _ascent(f, x0, -1.0, steps)):
+            hint = " The learning rate is missing: x - lr * grad(x)."
+        raise AssertionError(f"For {name} your iterates differ from gradient descent's.{hint}")
+    return CheckResult(True, f"Correct on all {len(cases)} cases.")
+
+
+def _ascent(f: Callable, x0: object, lr: float, steps: int) -> np.ndarray:
+    """x_{t+1} = x_t + lr grad(x_t): the wrong-sign walk used for hints."""
+    points = [np.asarray(x0, dtype=float)]
+    for _ in range(steps):
+        points.append(points[-1] + lr * f.grad(points[-1]))
+    return np.array(points)

@@ -10,15 +10,20 @@ from collections.abc import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib import ticker
 from matplotlib.axes import Axes
 
+from lecturelib.descent import Trajectory
 from lecturelib.gradients import slope, tangent_line
 from lecturelib.landscapes import Landscape
 
 __all__ = [
+    "log_axis",
     "plot_contours",
     "plot_function",
     "plot_gradient_field",
+    "plot_loss_curve",
+    "plot_path",
     "plot_rise_over_run",
     "plot_tangent",
 ]
@@ -26,6 +31,24 @@ __all__ = [
 
 def _axes(ax: Axes | None) -> Axes:
     return plt.subplots()[1] if ax is None else ax
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def _power_of_ten(value: float, _pos: object = None) -> str:
+    """Tick label 10ⁿ in plain text: looks like mathtext, renders several times faster."""
+    return "10" + str(round(np.log10(value))).translate(_SUPERSCRIPT) if value > 0 else ""
+
+
+def log_axis(ax: Axes, axis: str = "y") -> Axes:
+    """Put ``axis`` on a log scale with plain-text 10ⁿ labels at powers of ten only."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    (ax.set_yscale if axis == "y" else ax.set_xscale)("log")
+    target.set_major_locator(ticker.LogLocator(base=10, numticks=8))
+    target.set_major_formatter(ticker.FuncFormatter(_power_of_ten))
+    target.set_minor_locator(ticker.NullLocator())
+    return ax
 
 
 def plot_function(
@@ -94,7 +117,7 @@ def plot_contours(
     *,
     ax: Axes | None = None,
     levels: int | np.ndarray = 20,
-    n: int = 200,
+    n: int = 120,
     log: bool = False,
     **contour_kw,
 ) -> Axes:
@@ -140,4 +163,69 @@ def plot_gradient_field(
         safe = np.where(norm > 0, norm, 1.0)
         U, V = U / safe, V / safe
     ax.quiver(X, Y, U, V, norm, **{"cmap": "magma", "angles": "xy", "pivot": "tail"} | quiver_kw)
+    return ax
+
+
+def plot_path(
+    landscape: Landscape,
+    trajectory: Trajectory,
+    *,
+    ax: Axes | None = None,
+    landscape_kw: dict | None = None,
+    **line_kw,
+) -> Axes:
+    """Draw a descent path on its landscape: the curve (1-D) or contours (2-D).
+
+    The start is a square, the end a dot; a diverged run ends with a red cross at the
+    last finite point. Pass ``landscape_kw=None`` defaults, or ``{}`` to draw none
+    (for overlaying several paths, draw the landscape once first).
+    """
+    ax = _axes(ax)
+    points = trajectory.points
+    style = {"color": "C3", "marker": ".", "ms": 5, "lw": 1.2} | line_kw
+    if landscape.dim == 1:
+        if landscape_kw != {}:
+            plot_function(
+                landscape, landscape.domain, ax=ax, **{"color": "k"} | (landscape_kw or {})
+            )
+        xy = (points, trajectory.losses)
+    else:
+        if landscape_kw != {}:
+            plot_contours(landscape, ax=ax, **(landscape_kw or {}))
+        xy = (points[:, 0], points[:, 1])
+    (line,) = ax.plot(*xy, **style)
+    ax.plot(xy[0][0], xy[1][0], "s", color=line.get_color(), ms=7)
+    end = "X" if trajectory.diverged else "o"
+    ax.plot(
+        xy[0][-1], xy[1][-1], end, color="red" if trajectory.diverged else line.get_color(), ms=9
+    )
+    return ax
+
+
+def plot_loss_curve(
+    trajectory: Trajectory, *, ax: Axes | None = None, log: bool = True, **line_kw
+) -> Axes:
+    """The loss at every step (log scale by default); a diverged run is marked."""
+    ax = _axes(ax)
+    losses = trajectory.losses
+    steps = np.arange(len(losses))
+    shown = losses
+    if log and np.any(losses == 0):  # an exact zero has no place on a log axis: draw it
+        positive = losses[losses > 0]
+        floor = (positive.min() if positive.size else 1.0) * 1e-3  # just below the rest
+        shown = np.where(losses == 0, floor, losses)
+    (line,) = ax.plot(steps, shown, **{"color": "C0"} | line_kw)
+    if trajectory.diverged:
+        ax.plot(steps[-1], shown[-1], "X", color="red", ms=9)
+        ax.annotate(
+            f"diverged at step {trajectory.diverged_at}",
+            (steps[-1], shown[-1]),
+            textcoords="offset points",
+            xytext=(-10, -14),
+            ha="right",
+            color="red",
+        )
+    if log:
+        log_axis(ax)
+    ax.set(xlabel="step", ylabel="loss J")
     return ax

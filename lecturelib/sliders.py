@@ -288,9 +288,12 @@ class Demo:
                 widget = (
                     f'<input type="range" min="0" max="{len(c.values) - 1}" step="1" '
                     f'value="{c.index}" {data} aria-label="{label}">'
-                    f"<output>{html.escape(c.labels[c.index])}</output>"
+                    f'<output style="min-width:3em">{html.escape(c.labels[c.index])}</output>'
                 )
-            rows.append(f'<label class="lecturelib-control"><span>{label}</span>{widget}</label>')
+            rows.append(
+                '<label class="lecturelib-control" style="display:inline-flex;'
+                f'align-items:center;gap:0.5em"><span>{label}</span>{widget}</label>'
+            )
         return _TEMPLATE.format(
             controls="".join(rows),
             src=frames[start],

@@ -1,8 +1,9 @@
 """Auto-checked exercises: right answers pass, wrong ones fail with a useful hint."""
 
+import numpy as np
 import pytest
 
-from lecturelib.checks import check_forward_difference
+from lecturelib.checks import check_descent, check_forward_difference
 
 
 def test_right_answer_passes():
@@ -32,3 +33,33 @@ def test_wrong_answers_fail_with_a_hint(answer, hint):
 def test_not_a_function():
     with pytest.raises(TypeError, match="forward_difference must be a function"):
         check_forward_difference(3.0)
+
+
+# -- check_descent -------------------------------------------------------------------
+def right_descend(grad, x0, lr, steps):
+    points = [np.asarray(x0, dtype=float)]
+    for _ in range(steps):
+        points.append(points[-1] - lr * grad(points[-1]))
+    return np.array(points)
+
+
+def test_descent_right_answer_passes():
+    assert check_descent(right_descend).passed
+
+
+def test_descent_stub_is_not_attempted():
+    assert not check_descent(lambda grad, x0, lr, steps: None).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda g, x0, lr, n: right_descend(g, x0, -lr, n), "Your points climb"),
+        (lambda g, x0, lr, n: right_descend(g, x0, 1.0, n), "learning rate is missing"),
+        (lambda g, x0, lr, n: right_descend(g, x0, lr, n)[1:], "x_0 to x_20"),
+        (lambda g, x0, lr, n: right_descend(g, x0, lr / 2, n), "differ from gradient descent"),
+    ],
+)
+def test_descent_wrong_answers_fail_with_a_hint(answer, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_descent(answer)

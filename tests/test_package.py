@@ -10,7 +10,19 @@ import torch
 
 import lecturelib
 
-MODULES = ["checks", "gradients", "landscapes", "plotting", "sliders"]
+MODULES = [
+    "checks",
+    "clipping",
+    "descent",
+    "diagnostics",
+    "gradients",
+    "init",
+    "landscapes",
+    "nets",
+    "optim",
+    "plotting",
+    "sliders",
+]
 
 
 def test_import_has_no_side_effects():

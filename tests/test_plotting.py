@@ -75,3 +75,51 @@ def test_gradient_arrows_point_along_the_gradient():
 def test_contours_need_a_2d_landscape():
     with pytest.raises(ValueError, match="landscape must be 2-D"):
         plotting.plot_contours(DoubleWell())
+
+
+def test_plot_path_draws_the_iterates_in_1d_and_2d():
+    from lecturelib.descent import gradient_descent
+
+    f = DoubleWell()
+    run = gradient_descent(f, 1.5, 0.01, 50)
+    ax = plotting.plot_path(f, run)
+    path = ax.lines[1]  # after the curve
+    np.testing.assert_array_equal(path.get_xdata(), run.points)
+    np.testing.assert_array_equal(path.get_ydata(), run.losses)
+
+    bowl = IllConditionedBowl()
+    run2 = gradient_descent(bowl, np.array([2.0, 1.0]), 0.1, 20)
+    ax2 = plotting.plot_path(bowl, run2, landscape_kw={})  # no contours: just the path
+    assert not ax2.collections
+    np.testing.assert_array_equal(
+        np.c_[ax2.lines[0].get_xdata(), ax2.lines[0].get_ydata()], run2.points
+    )
+
+
+def test_a_diverged_run_is_marked_on_the_path_and_the_loss_curve():
+    from lecturelib.descent import gradient_descent
+    from lecturelib.landscapes import Parabola
+
+    run = gradient_descent(Parabola(), 1.0, 3.0, 50)
+    ax = plotting.plot_path(Parabola(), run)
+    assert ax.lines[-1].get_marker() == "X" and ax.lines[-1].get_color() == "red"
+    ax = plotting.plot_loss_curve(run)
+    assert [t.get_text() for t in ax.texts] == [f"diverged at step {run.diverged_at}"]
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), run.losses)
+
+
+def test_loss_curve_keeps_exact_zeros_visible_below_the_rest():
+    from lecturelib.descent import gradient_descent
+    from lecturelib.landscapes import Parabola
+
+    run = gradient_descent(Parabola(a=1.0), 2.0, 0.5, 3)  # one step lands exactly on 0
+    shown = plotting.plot_loss_curve(run).lines[0].get_ydata()
+    assert shown[0] == 4.0 and np.all(shown[1:] == 4.0 * 1e-3)
+
+
+def test_log_axis_labels_are_plain_text_powers_of_ten():
+    ax = plotting.plot_function(np.exp, (0, 10))
+    plotting.log_axis(ax)
+    formatter = ax.yaxis.get_major_formatter()
+    assert ax.get_yscale() == "log"
+    assert formatter(1e-3) == "10⁻³" and formatter(100.0) == "10²" and formatter(1.0) == "10⁰"
