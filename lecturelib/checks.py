@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CheckResult", "check_descent", "check_forward_difference"]
+__all__ = ["CheckResult", "check_descent", "check_forward_difference", "check_rmsprop_step"]
 
 
 @dataclass(frozen=True)
@@ -118,3 +118,48 @@ def _ascent(f: Callable, x0: object, lr: float, steps: int) -> np.ndarray:
     for _ in range(steps):
         points.append(points[-1] + lr * f.grad(points[-1]))
     return np.array(points)
+
+
+def check_rmsprop_step(rmsprop_step: Callable) -> CheckResult:
+    r"""Check ``rmsprop_step(theta, g, s, lr, alpha, eps) -> (theta, s)`` against torch.
+
+    One RMSProp step for one tensor: :math:`s \leftarrow \alpha s + (1-\alpha) g^2`,
+    :math:`\theta \leftarrow \theta - \text{lr}\, g / (\sqrt{s} + \epsilon)`. Run for 20
+    steps beside ``torch.optim.RMSprop`` on the same gradients; the first step and
+    quantity that differ are reported, with a hint for the usual slips.
+    """
+    import torch
+
+    if not callable(rmsprop_step):
+        raise TypeError(f"rmsprop_step must be a function, got {type(rmsprop_step).__name__}")
+    gen = torch.Generator().manual_seed(0)
+    lr, alpha, eps = 0.01, 0.9, 1e-8
+    theta0 = torch.randn(5, dtype=torch.float64, generator=gen)
+    reference = torch.nn.Parameter(theta0.clone())
+    opt = torch.optim.RMSprop([reference], lr=lr, alpha=alpha, eps=eps)
+    theta, s = theta0.clone(), torch.zeros_like(theta0)
+    for step in range(1, 21):
+        g = torch.randn(5, dtype=torch.float64, generator=gen)
+        reference.grad = g.clone()
+        opt.step()
+        out = rmsprop_step(theta.clone(), g.clone(), s.clone(), lr, alpha, eps)
+        if out is None:
+            return CheckResult(False, "Not attempted yet: your function returns None.")
+        theta_new, s_new = (torch.as_tensor(v, dtype=torch.float64) for v in out)
+        s_ref = opt.state[reference]["square_avg"]
+        if not torch.allclose(s_new, s_ref, rtol=1e-10, atol=1e-14):
+            hint = ""
+            if torch.allclose(s_new, alpha * s + g**2):
+                hint = " The new squared gradient needs the weight (1 - alpha)."
+            elif torch.allclose(s_new, alpha * s + (1 - alpha) * g):
+                hint = " Average the *squared* gradient, g**2."
+            raise AssertionError(f"At step {step} your s (square_avg) differs from torch's.{hint}")
+        if not torch.allclose(theta_new, reference.detach(), rtol=1e-10, atol=1e-14):
+            hint = ""
+            if torch.allclose(theta_new, theta - lr * g / torch.sqrt(s_ref + eps)):
+                hint = " torch adds eps outside the square root: sqrt(s) + eps."
+            elif torch.allclose(theta_new, theta + lr * g / (torch.sqrt(s_ref) + eps)):
+                hint = " Step against the gradient: theta - lr * ..."
+            raise AssertionError(f"At step {step} your theta differs from torch's.{hint}")
+        theta, s = theta_new, s_new
+    return CheckResult(True, "Correct: 20 steps equal to torch.optim.RMSprop.")

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lecturelib.checks import check_descent, check_forward_difference
+from lecturelib.checks import check_descent, check_forward_difference, check_rmsprop_step
 
 
 def test_right_answer_passes():
@@ -63,3 +63,46 @@ def test_descent_stub_is_not_attempted():
 def test_descent_wrong_answers_fail_with_a_hint(answer, hint):
     with pytest.raises(AssertionError, match=hint):
         check_descent(answer)
+
+
+# -- check_rmsprop_step --------------------------------------------------------------
+def right_rmsprop(theta, g, s, lr, alpha, eps):
+    s = alpha * s + (1 - alpha) * g**2
+    return theta - lr * g / (s.sqrt() + eps), s
+
+
+def test_rmsprop_right_answer_passes():
+    assert check_rmsprop_step(right_rmsprop).passed
+
+
+def test_rmsprop_stub_is_not_attempted():
+    assert not check_rmsprop_step(lambda *args: None).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (
+            lambda t, g, s, lr, a, e: (t, a * s + g**2),
+            "weight \\(1 - alpha\\)",
+        ),
+        (
+            lambda t, g, s, lr, a, e: (
+                t - lr * g / ((a * s + (1 - a) * g**2 + e).sqrt()),
+                a * s + (1 - a) * g**2,
+            ),
+            "eps outside the square root",
+        ),
+        (
+            lambda t, g, s, lr, a, e: (
+                t + lr * g / ((a * s + (1 - a) * g**2).sqrt() + e),
+                a * s + (1 - a) * g**2,
+            ),
+            "Step against the gradient",
+        ),
+        (lambda t, g, s, lr, a, e: (t, a * s + (1 - a) * g), "squared"),
+    ],
+)
+def test_rmsprop_wrong_answers_fail_with_a_hint(answer, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_rmsprop_step(answer)
