@@ -22,7 +22,14 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-book: $(INSTALLED)
+# jupyter-cache re-executes a notebook only when the notebook changes; when lecturelib
+# changes, every chapter's outputs may change too, so the cache is cleared.
+LIB_STAMP := _build/.lecturelib-stamp
+$(LIB_STAMP): $(wildcard lecturelib/*.py)
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build && touch $@
+
+book: $(INSTALLED) $(LIB_STAMP)
 	$(BOOK_BUILD)
 	@echo "Open _build/html/index.html"
 

@@ -22,6 +22,7 @@ __all__ = [
     "plot_contours",
     "plot_function",
     "plot_gradient_field",
+    "plot_learning_curves",
     "plot_loss_curve",
     "plot_path",
     "plot_rise_over_run",
@@ -131,7 +132,8 @@ def plot_contours(
     if log and isinstance(levels, int):
         lo = max(Z.min() - _min_value(landscape), 1e-3)
         levels = _min_value(landscape) + np.geomspace(lo, Z.max() - Z.min(), levels)
-    ax.contour(X, Y, Z, levels=levels, **{"cmap": "viridis", "linewidths": 0.8} | contour_kw)
+    defaults = {"linewidths": 0.8} | ({} if "colors" in contour_kw else {"cmap": "viridis"})
+    ax.contour(X, Y, Z, levels=levels, **defaults | contour_kw)
     ax.set(xlabel="x", ylabel="y", aspect="equal")
     return ax
 
@@ -228,4 +230,43 @@ def plot_loss_curve(
     if log:
         log_axis(ax)
     ax.set(xlabel="step", ylabel="loss J")
+    return ax
+
+
+def plot_learning_curves(
+    history: object,
+    *,
+    keys: tuple[str, ...] | None = None,
+    ax: Axes | None = None,
+    label: str | None = None,
+    log: bool = False,
+    **line_kw,
+) -> Axes:
+    """Learning curves of a :class:`lecturelib.training.History`, one value per epoch.
+
+    By default the training loss (solid) and, when recorded, the validation loss
+    (dashed). ``keys`` picks other curves, e.g. ``("train_accuracy", "val_accuracy")``;
+    ``label`` prefixes the legend entries, so several runs can share one Axes.
+    """
+    ax = _axes(ax)
+    curves = history.curves
+    keys = keys or tuple(k for k in ("train_loss", "val_loss") if curves.get(k))
+    missing = [k for k in keys if k not in curves]
+    if missing:
+        raise ValueError(f"history has no curves {missing}; it has {list(curves)}")
+    colour = line_kw.pop("color", None)
+    for key in keys:
+        style = {"ls": "--" if key.startswith("val_") else "-"} | line_kw
+        name = key.replace("_", " ")
+        (line,) = ax.plot(
+            np.arange(1, len(curves[key]) + 1),
+            curves[key],
+            color=colour,
+            label=f"{label}: {name}" if label else name,
+            **style,
+        )
+        colour = line.get_color()  # one colour per run, line style per curve
+    if log:
+        log_axis(ax)
+    ax.set(xlabel="epoch")
     return ax

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 __all__ = ["Control", "Demo", "choice", "linspace", "logspace"]
 
@@ -247,9 +248,18 @@ class Demo:
         return self._positions
 
     def render(self, **values: Any) -> bytes:
-        """PNG bytes of :meth:`figure` (white background, readable in dark mode)."""
+        """PNG bytes of :meth:`figure`: white background (readable in dark mode), 256 colours.
+
+        Line plots need few colours: a palette PNG is about 4x smaller than a full-colour
+        one and looks the same, which keeps pages with many frames light.
+        """
+        fig = self.figure(**values)
+        fig.set_facecolor("white")
+        fig.canvas.draw()
+        size = fig.canvas.get_width_height()
+        image = Image.frombuffer("RGBA", size, fig.canvas.buffer_rgba()).convert("RGB")
         buf = io.BytesIO()
-        self.figure(**values).savefig(buf, format="png", facecolor="white")
+        image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(buf, format="PNG")
         return buf.getvalue()
 
     def grid(self) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ MODULES = [
     "clipping",
     "descent",
     "diagnostics",
+    "fitting",
     "gradients",
     "init",
     "landscapes",
@@ -22,6 +23,7 @@ MODULES = [
     "optim",
     "plotting",
     "sliders",
+    "training",
 ]
 
 

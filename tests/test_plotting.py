@@ -123,3 +123,23 @@ def test_log_axis_labels_are_plain_text_powers_of_ten():
     formatter = ax.yaxis.get_major_formatter()
     assert ax.get_yscale() == "log"
     assert formatter(1e-3) == "10⁻³" and formatter(100.0) == "10²" and formatter(1.0) == "10⁰"
+
+
+def test_contours_take_a_single_colour_instead_of_the_colormap():
+    ax = plotting.plot_contours(IllConditionedBowl(), colors="0.8", levels=5)
+    assert ax.collections[0].get_edgecolor()[0][:3] == pytest.approx((0.8, 0.8, 0.8))
+
+
+def test_learning_curves_one_colour_per_run_and_dashed_validation():
+    from types import SimpleNamespace
+
+    history = SimpleNamespace(curves={"train_loss": [3.0, 2.0, 1.0], "val_loss": [3.5, 2.5, 2.0]})
+    ax = plotting.plot_learning_curves(history, label="run A")
+    train, val = ax.lines
+    np.testing.assert_array_equal(train.get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(val.get_ydata(), [3.5, 2.5, 2.0])
+    assert train.get_color() == val.get_color()
+    assert (train.get_linestyle(), val.get_linestyle()) == ("-", "--")
+    assert train.get_label() == "run A: train loss"
+    with pytest.raises(ValueError, match=r"no curves \['val_accuracy'\]"):
+        plotting.plot_learning_curves(history, keys=("val_accuracy",))
