@@ -14,7 +14,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CheckResult", "check_descent", "check_forward_difference", "check_rmsprop_step"]
+__all__ = [
+    "CheckResult",
+    "check_curve_labeller",
+    "check_descent",
+    "check_forward_difference",
+    "check_he_init",
+    "check_rmsprop_step",
+]
 
 
 @dataclass(frozen=True)
@@ -163,3 +170,164 @@ def check_rmsprop_step(rmsprop_step: Callable) -> CheckResult:
             raise AssertionError(f"At step {step} your theta differs from torch's.{hint}")
         theta, s = theta_new, s_new
     return CheckResult(True, "Correct: 20 steps equal to torch.optim.RMSprop.")
+
+
+def check_he_init(he_normal: Callable) -> CheckResult:
+    r"""Check ``he_normal(fan_in, fan_out, generator)`` draws a He-initialised Linear weight.
+
+    Expected: a tensor of shape ``(fan_out, fan_in)`` (that of
+    ``nn.Linear(fan_in, fan_out).weight``) with entries from
+    :math:`\mathcal N(0,\ 2/\text{fan\_in})`, the distribution of
+    ``torch.nn.init.kaiming_normal_(w, nonlinearity="relu")``, drawn from ``generator``.
+    Two cases with fan_in ≠ fan_out and 65,536 entries each: the sample variance is then
+    within about 0.6 % (one standard error) of the true one, and a 5 % tolerance tells
+    the usual slips apart. Raises ``AssertionError`` saying what differs: the shape, the
+    mean, the variance (with a hint when it is LeCun's 1/fan_in, Glorot's, one using
+    fan_out, or the variance used as a standard deviation), a uniform distribution, or
+    numbers not drawn from ``generator``.
+    """
+    import torch
+
+    if not callable(he_normal):
+        raise TypeError(f"he_normal must be a function, got {type(he_normal).__name__}")
+    identical_to_torch = True
+    for fan_in, fan_out in [(512, 128), (128, 512)]:
+        case = f"fan_in={fan_in}, fan_out={fan_out}"
+        got = he_normal(fan_in, fan_out, torch.Generator().manual_seed(0))
+        if got is None:
+            return CheckResult(False, "Not attempted yet: your function returns None.")
+        w = torch.as_tensor(got).detach().to(torch.float64)
+        if tuple(w.shape) != (fan_out, fan_in):
+            hint = ""
+            if tuple(w.shape) == (fan_in, fan_out):
+                hint = " nn.Linear(fan_in, fan_out).weight has shape (fan_out, fan_in)."
+            raise AssertionError(
+                f"For {case} your weight has shape {tuple(w.shape)}, expected "
+                f"{(fan_out, fan_in)}.{hint}"
+            )
+        if not torch.isfinite(w).all():
+            raise AssertionError(f"For {case} your weight contains inf or NaN.")
+        expected = 2.0 / fan_in
+        mean, var = w.mean().item(), w.var().item()
+        if abs(mean) > 5 * math.sqrt(var / w.numel()):  # 5 standard errors
+            raise AssertionError(
+                f"For {case} your weights have mean {mean:.3g}; He's weights have mean 0 "
+                "(torch.rand draws from [0, 1), torch.randn from N(0, 1))."
+            )
+        if not math.isclose(var, expected, rel_tol=0.05):
+            slips = [  # (variance, what it is)
+                (1 / fan_in, "1/fan_in, LeCun's: He doubles it to 2/fan_in, because ReLU "
+                 "zeroes half of its inputs"),
+                (2 / fan_out, "2/fan_out: you used fan_out; He's rule keeps the forward "
+                 "signal, so it counts the inputs of each unit, fan_in"),
+                (1 / fan_out, "1/fan_out: use fan_in, and a 2"),
+                (2 / (fan_in + fan_out), "2/(fan_in + fan_out), Glorot's: He uses 2/fan_in"),
+                (expected**2, "(2/fan_in)**2: you scaled by the variance 2/fan_in, but the "
+                 "factor (and the second argument of torch.normal) is the standard "
+                 "deviation sqrt(2/fan_in)"),
+                (2 / fan_in**2, "2/fan_in**2: the standard deviation is sqrt(2/fan_in), "
+                 "not sqrt(2)/fan_in"),
+                (1.0, "1: scale the N(0, 1) numbers by the standard deviation sqrt(2/fan_in)"),
+            ]  # fmt: skip
+            hint = next(
+                (
+                    f" Your variance is {what}."
+                    for v, what in slips
+                    if math.isclose(var, v, rel_tol=0.05)
+                ),
+                "",
+            )
+            raise AssertionError(
+                f"For {case} your weights have variance {var:.4g}, expected 2/fan_in = "
+                f"{expected:.4g}.{hint}"
+            )
+        within_one_std = (w.abs() < math.sqrt(expected)).double().mean().item()
+        if abs(within_one_std - 0.6827) > 0.02:  # N(0, s²): 68.3 % within ±s; uniform: 57.7 %
+            hint = ""
+            if abs(within_one_std - 1 / math.sqrt(3)) < 0.02:
+                hint = " They look uniform (He's uniform variant); draw from a normal: torch.randn."
+            raise AssertionError(
+                f"For {case} {within_one_std:.1%} of your weights lie within one standard "
+                f"deviation of 0; for a normal distribution it is 68.3%.{hint}"
+            )
+        again = torch.as_tensor(he_normal(fan_in, fan_out, torch.Generator().manual_seed(0)))
+        other = torch.as_tensor(he_normal(fan_in, fan_out, torch.Generator().manual_seed(1)))
+        if not torch.equal(again.to(torch.float64), w) or torch.equal(other.to(torch.float64), w):
+            raise AssertionError(
+                "Draw the numbers from the generator you are given, e.g. "
+                "torch.randn(..., generator=generator): equal seeds must give equal weights, "
+                "different seeds different ones."
+            )
+        reference = torch.nn.init.kaiming_normal_(
+            torch.empty(fan_out, fan_in),  # float32, PyTorch's default, as nn.Linear's
+            nonlinearity="relu",
+            generator=torch.Generator().manual_seed(0),
+        )
+        identical_to_torch &= torch.allclose(w, reference.double(), rtol=1e-5, atol=1e-7)
+    extra = " Your numbers are even those of torch, draw for draw." if identical_to_torch else ""
+    return CheckResult(
+        True,
+        "Correct: shape (fan_out, fan_in), mean 0 and variance 2/fan_in in both cases, "
+        f"as torch.nn.init.kaiming_normal_(w, nonlinearity='relu').{extra}",
+    )
+
+
+def _curve(*points: float, n: int = 20) -> np.ndarray:
+    """A learning curve through ``points``, linearly interpolated over ``n`` epochs."""
+    return np.interp(np.linspace(0, len(points) - 1, n), np.arange(len(points)), points)
+
+
+# (what the case shows, train curve, validation curve, baseline, expected label, hint)
+_CURVE_CASES = [
+    ("both stay high", _curve(2.0, 0.8), _curve(2.1, 0.85), 1.0, "underfit", ""),
+    ("validation ends high", _curve(2.0, 0.05), _curve(2.0, 0.6), 1.0, "overfit", ""),
+    ("a large gap", _curve(2.0, 0.0), _curve(2.0, 0.25), 1.0, "overfit", " Check the gap v - t."),
+    (
+        "validation turned up",
+        _curve(2.0, 0.1),
+        _curve(2.0, 0.15, 0.22),
+        1.0,
+        "overfit",
+        " The validation curve rose 0.07 above its minimum: that counts as overfitting.",
+    ),
+    ("both low, still falling", _curve(2.0, 0.1), _curve(2.1, 0.15), 1.0, "right fit", ""),
+    ("a small wiggle", _curve(2.0, 0.1), _curve(2.0, 0.15, 0.18), 1.0, "right fit", ""),
+    (
+        "the same in other units",
+        2.3 * _curve(2.0, 0.1),
+        2.3 * _curve(2.1, 0.15),
+        2.3,
+        "right fit",
+        " Divide the errors by the baseline before comparing with 0.3.",
+    ),
+    (
+        "high training error and a gap",
+        _curve(2.0, 0.5),
+        _curve(2.0, 1.2),
+        1.0,
+        "underfit",
+        " Look at the training error first: if it is high, the model underfits.",
+    ),
+]
+
+
+def check_curve_labeller(label_curves: Callable) -> CheckResult:
+    """Check ``label_curves(train_curve, val_curve, baseline)`` on constructed curves.
+
+    The expected labels are those of :func:`lecturelib.fitting.label_learning_curves`
+    with its defaults (low 0.3, gap 0.2, rise 0.05, all in units of the baseline).
+    """
+    from lecturelib.fitting import label_learning_curves
+
+    if not callable(label_curves):
+        raise TypeError(f"label_curves must be a function, got {type(label_curves).__name__}")
+    for name, train, val, baseline, expected, hint in _CURVE_CASES:
+        assert label_learning_curves(train, val, baseline=baseline) == expected  # the cases
+        got = label_curves(train.copy(), val.copy(), baseline)
+        if got is None:
+            return CheckResult(False, "Not attempted yet: your function returns None.")
+        if got != expected:
+            raise AssertionError(
+                f"For curves where {name}, you say {got!r}, expected {expected!r}.{hint}"
+            )
+    return CheckResult(True, f"Correct on all {len(_CURVE_CASES)} pairs of curves.")

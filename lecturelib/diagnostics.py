@@ -45,8 +45,9 @@ SATURATION_MARGIN = 0.01
 
 
 def _norm(tensor: torch.Tensor) -> float:
-    """Euclidean norm of all entries, as a float (inf when it overflows, never a warning)."""
-    return torch.linalg.vector_norm(tensor).item()
+    """Euclidean norm, computed in float64: vanishing (~1e-20) or exploding (~1e20) float32
+    gradients would under- or overflow when squared in their own precision."""
+    return torch.linalg.vector_norm(tensor, dtype=torch.float64).item()
 
 
 def _is_activation(module: nn.Module) -> bool:

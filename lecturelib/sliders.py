@@ -37,7 +37,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-__all__ = ["Control", "Demo", "choice", "linspace", "logspace"]
+__all__ = ["Control", "Demo", "choice", "linspace", "logspace", "slider"]
 
 MAX_FRAMES = 400  # page-weight bound: at ~25 KB a frame this is ~10 MB
 
@@ -130,6 +130,31 @@ def logspace(
     if start <= 0:
         raise ValueError(f"a log scale needs start > 0, got {start}")
     return _numeric_grid(np.geomspace(start, stop, num), value, fmt, description)
+
+
+def slider(
+    values: Sequence[float],
+    *,
+    value: float | None = None,
+    fmt: str = "{}",
+    description: str | None = None,
+) -> Control:
+    """A slider over the given numbers, in the order given, e.g. depths ``[3, 10, 30]``.
+
+    ``value`` (one of ``values``) is where it starts; default: the middle one.
+    """
+    values = tuple(values)
+    if not values:
+        raise ValueError("values must not be empty")
+    if not all(isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+        raise ValueError(f"values must be numbers, got {list(values)}")
+    if value is None:
+        index = len(values) // 2
+    elif value in values:
+        index = values.index(value)
+    else:
+        raise ValueError(f"value must be one of {list(values)}, got {value!r}")
+    return Control(values, tuple(fmt.format(v) for v in values), index, description)
 
 
 def choice(

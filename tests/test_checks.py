@@ -1,9 +1,19 @@
 """Auto-checked exercises: right answers pass, wrong ones fail with a useful hint."""
 
+import math
+
 import numpy as np
 import pytest
+import torch
 
-from lecturelib.checks import check_descent, check_forward_difference, check_rmsprop_step
+from lecturelib.checks import (
+    check_curve_labeller,
+    check_descent,
+    check_forward_difference,
+    check_he_init,
+    check_rmsprop_step,
+)
+from lecturelib.init import he_normal_, he_uniform_
 
 
 def test_right_answer_passes():
@@ -106,3 +116,132 @@ def test_rmsprop_stub_is_not_attempted():
 def test_rmsprop_wrong_answers_fail_with_a_hint(answer, hint):
     with pytest.raises(AssertionError, match=hint):
         check_rmsprop_step(answer)
+
+
+# -- check_he_init -------------------------------------------------------------------
+def right_he_normal(fan_in, fan_out, generator):
+    return torch.randn(fan_out, fan_in, generator=generator) * math.sqrt(2 / fan_in)
+
+
+def with_std(std):
+    """A he_normal that draws N(0, std(fan_in, fan_out)**2) from the generator."""
+    return lambda fan_in, fan_out, g: (
+        torch.randn(fan_out, fan_in, generator=g) * std(fan_in, fan_out)
+    )
+
+
+def test_he_init_right_answer_passes_and_matches_torch():
+    result = check_he_init(right_he_normal)
+    assert result.passed and "draw for draw" in result.message
+
+
+def test_he_init_torch_kaiming_normal_passes():
+    def kaiming(fan_in, fan_out, generator):
+        w = torch.empty(fan_out, fan_in)
+        return torch.nn.init.kaiming_normal_(w, nonlinearity="relu", generator=generator)
+
+    assert check_he_init(kaiming).passed
+
+
+def test_he_init_lecturelib_and_numpy_answers_pass():
+    def ours(fan_in, fan_out, generator):
+        return he_normal_(torch.empty(fan_out, fan_in), generator=generator)
+
+    def numpy_answer(fan_in, fan_out, generator):  # a numpy array, seeded from the generator
+        seed = int(torch.randint(0, 2**31, (1,), generator=generator))
+        rng = np.random.default_rng(seed)
+        return rng.normal(0.0, math.sqrt(2 / fan_in), size=(fan_out, fan_in))
+
+    assert check_he_init(ours).passed
+    result = check_he_init(numpy_answer)
+    assert result.passed and "draw for draw" not in result.message
+
+
+def test_he_init_stub_is_not_attempted():
+    result = check_he_init(lambda fan_in, fan_out, generator: None)
+    assert not result.passed and "Not attempted" in result.message
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (with_std(lambda i, o: math.sqrt(1 / i)), "LeCun's"),
+        (with_std(lambda i, o: math.sqrt(2 / o)), "you used fan_out"),
+        (with_std(lambda i, o: math.sqrt(1 / o)), "use fan_in, and a 2"),
+        (with_std(lambda i, o: math.sqrt(2 / (i + o))), "Glorot's"),
+        (with_std(lambda i, o: 2 / i), "standard deviation"),
+        (with_std(lambda i, o: math.sqrt(2) / i), r"not sqrt\(2\)/fan_in"),
+        (with_std(lambda i, o: 1.0), r"scale the N\(0, 1\) numbers"),
+        (
+            lambda i, o, g: torch.randn(i, o, generator=g) * math.sqrt(2 / i),
+            r"has shape \(fan_out, fan_in\)",
+        ),
+        (lambda i, o, g: torch.randn(o, i + 1, generator=g), r"expected \(\d+, \d+\)\.$"),
+        (lambda i, o, g: torch.rand(o, i, generator=g) * math.sqrt(2 / i), "mean 0"),
+        (
+            lambda i, o, g: he_uniform_(torch.empty(o, i), generator=g),
+            "look uniform",
+        ),
+        (lambda i, o, g: torch.randn(o, i) * math.sqrt(2 / i), "generator you are given"),
+        (
+            lambda i, o, g: (
+                torch.randn(o, i, generator=torch.Generator().manual_seed(7)) * math.sqrt(2 / i)
+            ),
+            "different seeds different ones",
+        ),
+        (lambda i, o, g: torch.full((o, i), float("nan")), "inf or NaN"),
+    ],
+)
+def test_he_init_wrong_answers_fail_with_a_hint(answer, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_he_init(answer)
+
+
+def test_he_init_not_a_function():
+    with pytest.raises(TypeError, match="he_normal must be a function"):
+        check_he_init("he")
+
+
+# -- check_curve_labeller ------------------------------------------------------------
+def right_labeller(train, val, baseline):
+    t, v = train[-1] / baseline, val[-1] / baseline
+    if t > 0.3:
+        return "underfit"
+    if v > 0.3 or v - t > 0.2 or (val[-1] - min(val)) / baseline > 0.05:
+        return "overfit"
+    return "right fit"
+
+
+def test_curve_labeller_right_answer_passes():
+    assert check_curve_labeller(right_labeller).passed
+
+
+def test_curve_labeller_stub_is_not_attempted():
+    assert not check_curve_labeller(lambda *args: None).passed
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda t, v, b: right_labeller(t, [v[-1]], b), "rose 0.07 above its minimum"),
+        (lambda t, v, b: right_labeller(t, v, 1.0), "Divide the errors by the baseline"),
+        (
+            lambda t, v, b: "overfit" if (v[-1] - t[-1]) / b > 0.2 else right_labeller(t, v, b),
+            "Look at the training error first",
+        ),
+        (
+            lambda t, v, b: (
+                "right fit" if t[-1] / b <= 0.3 and v[-1] / b <= 0.3 else right_labeller(t, v, b)
+            ),
+            "Check the gap",
+        ),
+    ],
+)
+def test_curve_labeller_wrong_answers_fail_with_a_hint(answer, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_curve_labeller(answer)
+
+
+def test_curve_labeller_not_a_function():
+    with pytest.raises(TypeError, match="label_curves must be a function"):
+        check_curve_labeller("overfit")

@@ -289,3 +289,13 @@ def test_detector_finds_a_real_explosion():
         assert detector.step == bad
     else:
         assert detector.what.startswith("gradient of layer")
+
+
+def test_gradient_norms_neither_underflow_nor_overflow_in_float32():
+    from lecturelib.diagnostics import gradient_norms_by_layer
+
+    net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 4))
+    for layer, value in zip(net, (1e-25, 1e25), strict=True):
+        layer.weight.grad = torch.full((4, 4), value, dtype=torch.float32)
+    norms = gradient_norms_by_layer(net)
+    np.testing.assert_allclose(norms, [4e-25, 4e25], rtol=1e-5)  # sqrt(16) * value

@@ -11,6 +11,7 @@ import torch
 import lecturelib
 
 MODULES = [
+    "augmentation",
     "checks",
     "clipping",
     "descent",

@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from lecturelib.sliders import MAX_FRAMES, Control, Demo, choice, linspace, logspace
+from lecturelib.sliders import MAX_FRAMES, Control, Demo, choice, linspace, logspace, slider
 
 
 def draw_line(ax, slope, style="-"):
@@ -144,3 +144,15 @@ def test_one_output_carries_both_representations(demo):
     }
     assert bundle["text/plain"] == "Demo(draw_line, slope[5] x style[2])"
     assert "lecturelib-demo" in bundle["text/html"]
+
+
+def test_slider_over_given_values_keeps_their_order_and_type():
+    c = slider([3, 10, 30], value=30, description="depth")
+    assert c.values == (3, 10, 30) and c.value == 30 and c.kind == "slider"
+    assert c.labels == ("3", "10", "30") and slider([1, 2, 3]).value == 2
+    with pytest.raises(ValueError, match="values must not be empty"):
+        slider([])
+    with pytest.raises(ValueError, match="values must be numbers"):
+        slider(["a", "b"])
+    with pytest.raises(ValueError, match=r"value must be one of \[3, 10, 30\], got 4"):
+        slider([3, 10, 30], value=4)
