@@ -44,22 +44,13 @@ BUDGET_PAGE_MB = 8.0
 # Runs inside the chapter's kernel after its last cell: times live updates of every
 # Demo the notebook bound to a name.
 SLIDER_TIMING = """
-import json as _json, statistics as _stats, time as _time
+import json as _json, statistics as _stats
 from lecturelib.sliders import Demo as _Demo
-_report = {}
-for _name, _demo in list(globals().items()):
-    if isinstance(_demo, _Demo) and not _name.startswith("_"):
-        _box = _demo._widget or _demo.widget()
-        _times = []
-        for _slider in _box.sliders.values():
-            _values = [v for _, v in _slider.options]
-            for _v in (_values * 20)[:20]:
-                if _v == _slider.value:
-                    continue
-                _t = _time.perf_counter()
-                _slider.value = _v
-                _times.append(_time.perf_counter() - _t)
-        _report[_name] = _stats.median(_times)
+_report = {
+    _name: _stats.median(_demo.time_updates(20))
+    for _name, _demo in list(globals().items())
+    if isinstance(_demo, _Demo) and not _name.startswith("_")
+}
 print("SLIDERS " + _json.dumps(_report))
 """
 

@@ -28,6 +28,7 @@ import io
 import itertools
 import json
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -369,6 +370,26 @@ class Demo:
         box.sliders = sliders  # for benchmarks and tests: set .value to update
         box.image = image
         return box
+
+    def time_updates(self, n: int = 20) -> list[float]:
+        """Seconds per live update, moving each control through its grid as a reader would.
+
+        Uses the displayed widget (or builds one); at most ``n`` updates per control. For
+        benchmarks, and for tests that check a demo still redraws after the whole
+        notebook has run (a ``draw`` that reads a global overwritten later fails here).
+        """
+        if self._widget is None:
+            self._widget = self.widget()
+        times = []
+        for control in self._widget.sliders.values():
+            values = [value for _, value in control.options]
+            for value in itertools.islice(itertools.cycle(values), n):
+                if value == control.value:
+                    continue
+                start = time.perf_counter()
+                control.value = value  # the observer re-renders synchronously
+                times.append(time.perf_counter() - start)
+        return times
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict:
         """Both representations in one output; the viewer picks the one it can run."""

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 import lecturelib
 from lecturelib.clipping import clip_by_norm_, clip_by_value_
@@ -226,7 +227,7 @@ def fit(
     metrics: Mapping[str, Callable] | None = None,
     seed: int | None = None,
     device: str | torch.device | None = None,
-    progress: bool | int = False,
+    progress: bool = False,
 ) -> History:
     r"""Train ``model`` by mini-batch gradient descent, recording its learning curves.
 
@@ -250,15 +251,15 @@ def fit(
             PyTorch's global generator: equal seeds, equal initial weights and a fresh
             optimizer give identical runs. None: the global generator is used as it is.
         device: where to train; default :func:`lecturelib.device`.
-        progress: print the numbers every ``progress`` epochs (True: each epoch) and last.
+        progress: show a tqdm progress bar over the epochs, with the latest numbers.
 
     Example:
         >>> fit(net, (X, y), (Xv, yv), epochs=50, optimizer=torch.optim.SGD(net.parameters(),
         ...     lr=0.1), loss_fn=nn.CrossEntropyLoss(), callbacks=[EarlyStopping(5)])
     """
     _check(model, epochs, optimizer, batch_size)
-    if not isinstance(progress, int) or progress < 0:
-        raise ValueError(f"progress must be a bool or an int >= 0, got {progress!r}")
+    if not isinstance(progress, bool):
+        raise ValueError(f"progress must be True or False, got {progress!r}")
     metrics, callbacks = dict(metrics or {}), list(callbacks)
     device = torch.device(device) if device is not None else lecturelib.device()
     train_batches = _batches(train, "train", batch_size, True, device)
@@ -275,7 +276,8 @@ def fit(
     history = History(curves={f"{p}_{m}": [] for p in parts for m in ("loss", *metrics)})
     _call(callbacks, "on_fit_start", model, history)
     best = math.inf
-    with torch.random.fork_rng(range(torch.cuda.device_count()), enabled=seed is not None):
+    bar = tqdm(total=epochs, desc="epochs", unit="epoch", disable=not progress)
+    with bar, torch.random.fork_rng(range(torch.cuda.device_count()), enabled=seed is not None):
         if seed is not None:
             torch.manual_seed(seed)  # inside fork_rng: the global state is restored after
         for epoch in range(1, epochs + 1):
@@ -287,9 +289,8 @@ def fit(
             if (watched := numbers.get("val_loss", numbers["train_loss"])) < best:
                 best, history.best_epoch = watched, epoch
             stop = any(_call(callbacks, "on_epoch_end", epoch, history, model))  # 3.
-            if progress and (epoch % progress == 0 or epoch == epochs or stop):
-                line = "  ".join(f"{k} {v[-1]:.4g}" for k, v in history.curves.items())
-                print(f"epoch {epoch}/{epochs}  {line}")
+            bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in history.curves.items()}, refresh=False)
+            bar.update()
             if stop:
                 history.stopped_epoch = epoch
                 break
