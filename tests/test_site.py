@@ -135,3 +135,23 @@ def test_in_page_links_and_citations_resolve(server, offline_page, chapter):
               .filter(id => id && !document.getElementById(id))"""
     )
     assert not missing, f"links to missing anchors: {missing}"
+
+
+PAGES = ["index.html", "book/intro.html"] + [f"book/{c}.html" for c in CHAPTERS]
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_every_page_renders_its_math_with_no_network(server, offline_page, page_path):
+    page = offline_page
+    page.goto(f"{server}/{page_path}", wait_until="load")
+    page.wait_for_function("window.MathJax && MathJax.startup && MathJax.startup.promise")
+    page.evaluate("MathJax.startup.promise")
+    untypeset = page.evaluate(
+        """() => [...document.querySelectorAll('span.math, div.math')]
+              .filter(el => !el.querySelector('mjx-container')).map(el => el.textContent)"""
+    )
+    assert not untypeset, f"math left as raw LaTeX: {untypeset[:3]}"
+    if page_path.startswith("book/0"):
+        assert page.locator("mjx-container").count() > 0, "a chapter without rendered math"
+    assert page.external == [], f"the page asked other hosts: {page.external}"
+    assert not page.errors, page.errors
