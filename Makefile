@@ -22,11 +22,12 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# jupyter-cache re-executes a notebook only when the notebook changes; when lecturelib
-# changes, every chapter's outputs may change too, so the cache is cleared.
+# jupyter-cache re-executes a notebook only when the notebook changes, and Sphinx re-reads
+# only changed sources; when lecturelib changes, every chapter's outputs may change too,
+# so both caches are cleared.
 LIB_STAMP := _build/.lecturelib-stamp
 $(LIB_STAMP): $(wildcard lecturelib/*.py)
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees
 	mkdir -p _build && touch $@
 
 book: $(INSTALLED) $(LIB_STAMP)

@@ -23,6 +23,7 @@ MODULES = [
     "nets",
     "optim",
     "plotting",
+    "quiz",
     "sliders",
     "training",
 ]

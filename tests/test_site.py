@@ -155,3 +155,25 @@ def test_every_page_renders_its_math_with_no_network(server, offline_page, page_
         assert page.locator("mjx-container").count() > 0, "a chapter without rendered math"
     assert page.external == [], f"the page asked other hosts: {page.external}"
     assert not page.errors, page.errors
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_self_check_questions_answer_with_no_kernel(server, offline_page, chapter):
+    page = offline_page
+    page.goto(f"{server}/book/{chapter}.html", wait_until="load")
+    page.wait_for_selector(".lecturelib-quiz[data-ready]", state="attached")
+    questions = page.locator(".lecturelib-question")
+    assert questions.count() >= 3, f"{chapter} has fewer than 3 self-check questions"
+    q = questions.first
+    q.scroll_into_view_if_needed()
+    answer = int(q.get_attribute("data-answer"))
+    wrong = 0 if answer != 0 else 1
+    feedback = q.locator(".lecturelib-feedback")
+    q.locator(f'.lecturelib-option[data-index="{wrong}"]').click()
+    assert q.get_attribute("data-result") == "wrong"
+    assert feedback.text_content().startswith("Not quite.")
+    q.locator(f'.lecturelib-option[data-index="{answer}"]').click()
+    assert q.get_attribute("data-result") == "right"
+    assert feedback.text_content() == "Right. " + q.get_attribute("data-explanation")
+    q.screenshot(path=SHOTS / f"{chapter}-quiz.png")
+    assert page.external == [] and not page.errors
