@@ -16,10 +16,12 @@ import numpy as np
 
 __all__ = [
     "CheckResult",
+    "check_backbone_cut",
     "check_curve_labeller",
     "check_descent",
     "check_forward_difference",
     "check_he_init",
+    "check_png_dataset",
     "check_rmsprop_step",
 ]
 
@@ -331,3 +333,154 @@ def check_curve_labeller(label_curves: Callable) -> CheckResult:
                 f"For curves where {name}, you say {got!r}, expected {expected!r}.{hint}"
             )
     return CheckResult(True, f"Correct on all {len(_CURVE_CASES)} pairs of curves.")
+
+
+def check_backbone_cut(cut_backbone: Callable) -> CheckResult:
+    """Check ``cut_backbone(network, cut)`` against ``lecturelib.features.pretrained_backbone``.
+
+    Given the pre-trained network and a block name, the answer must keep that network's
+    blocks up to and including ``cut``, return features of shape ``(n, CUTS[cut])`` equal
+    to the library's, and be frozen: every parameter ``requires_grad=False``, eval mode.
+    Tried for ``"block3"`` and ``"block1"``. Raises ``AssertionError`` with a hint: a 4-D
+    output (flatten it), a wrong feature size (another cut), other weights (a new network
+    instead of the pre-trained one), trainable parameters, train mode.
+    """
+    import torch
+
+    from lecturelib.features import (
+        CUTS,
+        SOURCE_CLASSES,
+        digit_task,
+        pretrained_backbone,
+        pretrained_network,
+    )
+
+    if not callable(cut_backbone):
+        raise TypeError(f"cut_backbone must be a function, got {type(cut_backbone).__name__}")
+    images = digit_task(SOURCE_CLASSES)[0][::50]  # 19 images
+    for cut in ("block3", "block1"):
+        network = pretrained_network()
+        got = cut_backbone(network, cut)
+        if got is None:
+            return CheckResult(False, "Not attempted yet: your function returns None.")
+        if not isinstance(got, torch.nn.Module):
+            raise AssertionError(f"For cut={cut!r} return an nn.Module, got {type(got).__name__}.")
+        with torch.no_grad():
+            features = got(images)
+            expected = pretrained_backbone(cut)(images)
+        if features.ndim != 2:
+            raise AssertionError(
+                f"For cut={cut!r} your backbone returns shape {tuple(features.shape)}; features "
+                "are one vector an image: end a convolutional cut with nn.Flatten()."
+            )
+        if features.shape[1] != CUTS[cut]:
+            other = [name for name, size in CUTS.items() if size == features.shape[1]]
+            hint = f" That is the size of cut {other[0]!r}." if other else ""
+            raise AssertionError(
+                f"For cut={cut!r} your features have {features.shape[1]} numbers an image, "
+                f"expected {CUTS[cut]}.{hint}"
+            )
+        if not torch.allclose(features, expected, rtol=1e-5, atol=1e-6):
+            raise AssertionError(
+                f"For cut={cut!r} your features differ from the pre-trained backbone's: keep "
+                "the given network's own blocks (network.block1, ...), in order, unchanged."
+            )
+        if any(p.requires_grad for p in got.parameters()):
+            raise AssertionError(
+                f"For cut={cut!r} some parameters still have requires_grad=True: freeze them, "
+                "or training a head could change the backbone."
+            )
+        if any(m.training for m in got.modules()):
+            raise AssertionError(f"For cut={cut!r} your backbone is in train mode: call .eval().")
+    return CheckResult(True, "Correct: frozen backbones cut after block3 and after block1.")
+
+
+def _write_png_dataset(root: object, n: int, size: int) -> list[tuple[str, np.ndarray, int]]:
+    """``n`` random grey ``size`` x ``size`` PNGs ``<id>.png`` and ``labels.csv`` in ``root``."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    samples = []
+    for i in range(n):
+        image = rng.integers(0, 256, size=(size, size), dtype=np.uint8)
+        Image.fromarray(image).save(Path(root) / f"img{i:02d}.png")
+        samples.append((f"img{i:02d}", image, int(rng.integers(10))))
+    lines = "".join(f"{name},{label}\n" for name, _, label in samples)
+    (Path(root) / "labels.csv").write_text("id,label\n" + lines)
+    return samples
+
+
+def check_png_dataset(dataset_class: Callable) -> CheckResult:
+    """Check a ``Dataset`` class whose ``__getitem__`` reads ``<root>/<id>.png`` files.
+
+    ``dataset_class(root)`` is built on 10 random 12x12 PNGs; ``dataset[i]`` must be
+    ``(x, label)`` with ``x`` a float tensor ``(1, 12, 12)`` equal to the pixels / 255.
+    Then a ``DataLoader(batch_size=4, shuffle=True)`` must give batches of 4, 4 and 2
+    with every sample once per epoch in a new order each epoch, and a truncated file must
+    raise an error whose message names the file. Raises ``AssertionError`` saying what
+    differs.
+    """
+    import tempfile
+    from pathlib import Path
+
+    import torch
+    from torch.utils.data import DataLoader
+
+    if not callable(dataset_class):
+        raise TypeError(f"dataset_class must be a class, got {type(dataset_class).__name__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        samples = _write_png_dataset(tmp, 10, 12)
+        dataset = dataset_class(tmp)
+        if dataset[0] is None:
+            return CheckResult(False, "Not attempted yet: your __getitem__ returns None.")
+        for i, (name, image, label) in enumerate(samples):
+            x, y = dataset[i]
+            x = torch.as_tensor(x)
+            if tuple(x.shape) != (1, 12, 12) or not x.is_floating_point():
+                raise AssertionError(
+                    f"For {name}.png your x has shape {tuple(x.shape)} and dtype {x.dtype}; "
+                    "expected a float tensor of shape (1, 12, 12): add the channel axis."
+                )
+            expected = torch.from_numpy(image).float().div(255)[None]
+            if not torch.allclose(x.float(), expected, atol=1e-6):
+                hint = " Divide by 255." if torch.allclose(x.float(), expected * 255) else ""
+                raise AssertionError(f"For {name}.png your pixels differ from the file's.{hint}")
+            if int(y) != label:
+                raise AssertionError(f"For {name}.png your label is {y!r}, expected {label}.")
+        loader = DataLoader(dataset, batch_size=4, shuffle=True)
+        torch.manual_seed(0)
+        epochs = [[(x, y) for x, y in loader] for _ in range(2)]
+        sizes = [len(x) for x, _ in epochs[0]]
+        if sizes != [4, 4, 2]:
+            raise AssertionError(f"Batches of 4 from 10 samples have sizes [4, 4, 2], got {sizes}.")
+        orders = []
+        for batches in epochs:
+            seen = torch.cat([x.reshape(len(x), -1) for x, _ in batches])
+            index = {img.tobytes(): k for k, (_, img, _) in enumerate(samples)}
+            pixels = (seen.float() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+            order = [index.get(row.tobytes()) for row in pixels]
+            if sorted(o for o in order if o is not None) != list(range(10)):
+                raise AssertionError("An epoch must give every sample exactly once.")
+            orders.append(order)
+        if orders[0] == orders[1]:
+            raise AssertionError("Two epochs came in the same order: the loader must reshuffle.")
+        bad = Path(tmp) / f"{samples[3][0]}.png"
+        bad.write_bytes(bad.read_bytes()[:-60])  # header intact, pixel data cut
+        try:
+            dataset[3]
+        except Exception as error:  # noqa: BLE001 - any error type will do, if it names the file
+            if bad.name not in str(error):
+                raise AssertionError(
+                    f"A truncated file raised {type(error).__name__}: {error}; the message "
+                    f"must name the file ({bad.name}): catch the error and raise one with "
+                    "the path in it."
+                ) from None
+        else:
+            raise AssertionError(f"The truncated file {bad.name} was read without an error.")
+    return CheckResult(
+        True,
+        "Correct: pixels and labels right, batches of 4, 4, 2, every sample once per "
+        "reshuffled epoch, and a truncated file raises an error naming it.",
+    )

@@ -245,3 +245,142 @@ def test_curve_labeller_wrong_answers_fail_with_a_hint(answer, hint):
 def test_curve_labeller_not_a_function():
     with pytest.raises(TypeError, match="label_curves must be a function"):
         check_curve_labeller("overfit")
+
+
+# -- check_backbone_cut --------------------------------------------------------------
+from lecturelib.checks import check_backbone_cut  # noqa: E402
+
+
+def right_cut(network, cut):
+    from collections import OrderedDict
+
+    from lecturelib.features import CUTS
+
+    names = list(CUTS)[: list(CUTS).index(cut) + 1]
+    layers = OrderedDict((name, network.get_submodule(name)) for name in names)
+    layers["flatten"] = torch.nn.Flatten()
+    net = torch.nn.Sequential(layers).eval()
+    for p in net.parameters():
+        p.requires_grad_(False)
+    return net
+
+
+def test_backbone_cut_right_answer_passes():
+    assert check_backbone_cut(right_cut).passed
+
+
+def test_backbone_cut_stub_is_not_attempted():
+    assert not check_backbone_cut(lambda network, cut: None).passed
+
+
+def _unfrozen(network, cut):
+    net = right_cut(network, cut)
+    for p in net.parameters():
+        p.requires_grad_(True)
+    return net
+
+
+def _fresh(network, cut):
+    from lecturelib.features import digits_cnn
+
+    return right_cut(digits_cnn(seed=1), cut)
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (lambda n, c: torch.nn.Sequential(*list(right_cut(n, c))[:-1]), "nn.Flatten"),
+        (lambda n, c: right_cut(n, "block2"), "That is the size of cut 'block2'"),
+        (_fresh, "keep the given network's own blocks"),
+        (_unfrozen, "requires_grad=True"),
+        (lambda n, c: right_cut(n, c).train(), "train mode"),
+        (lambda n, c: "block3", "return an nn.Module"),
+    ],
+)
+def test_backbone_cut_wrong_answers_fail_with_a_hint(answer, hint):
+    with pytest.raises(AssertionError, match=hint):
+        check_backbone_cut(answer)
+
+
+def test_backbone_cut_not_a_function():
+    with pytest.raises(TypeError, match="cut_backbone must be a function"):
+        check_backbone_cut("block3")
+
+
+# -- check_png_dataset ---------------------------------------------------------------
+def png_dataset_class(read):
+    """A Dataset over <root>/<id>.png whose __getitem__ is ``read(path, label)``."""
+    from pathlib import Path
+
+    from torch.utils.data import Dataset
+
+    class PngFolder(Dataset):
+        def __init__(self, root):
+            self.root = Path(root)
+            rows = [line.split(",") for line in (self.root / "labels.csv").read_text().split()]
+            self.ids, self.labels = [r[0] for r in rows[1:]], [int(r[1]) for r in rows[1:]]
+
+        def __len__(self):
+            return len(self.ids)
+
+        def __getitem__(self, i):
+            return read(self.root / f"{self.ids[i]}.png", self.labels[i])
+
+    return PngFolder
+
+
+def read_png_right(path, label):
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            pixels = np.array(image)
+    except (OSError, SyntaxError) as error:
+        raise ValueError(f"sample file {path} is truncated or corrupt: {error}") from None
+    return torch.from_numpy(pixels).float().div(255)[None], label
+
+
+def read_png_unnamed(path, label):
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return torch.from_numpy(np.array(image)).float().div(255)[None], label
+
+
+def test_png_dataset_right_answer_passes():
+    from lecturelib.checks import check_png_dataset
+
+    result = check_png_dataset(png_dataset_class(read_png_right))
+    assert result.passed and "naming it" in result.message
+
+
+def test_png_dataset_stub_is_not_attempted():
+    from lecturelib.checks import check_png_dataset
+
+    result = check_png_dataset(png_dataset_class(lambda path, label: None))
+    assert not result.passed and "Not attempted" in result.message
+
+
+@pytest.mark.parametrize(
+    ("read", "hint"),
+    [
+        (read_png_unnamed, "must name the file \\(img03.png\\)"),
+        (lambda p, y: (read_png_right(p, y)[0] * 255, y), "Divide by 255"),
+        (lambda p, y: (read_png_right(p, y)[0][0], y), "add the channel axis"),
+        (lambda p, y: (read_png_right(p, y)[0], 0), "your label is 0"),
+        (lambda p, y: (torch.zeros(1, 12, 12), y) if "img03" in str(p) else read_png_right(p, y),
+         "was read without an error|differ"),
+    ],
+)  # fmt: skip
+def test_png_dataset_wrong_answers_fail_with_a_hint(read, hint):
+    from lecturelib.checks import check_png_dataset
+
+    with pytest.raises(AssertionError, match=hint):
+        check_png_dataset(png_dataset_class(read))
+
+
+def test_png_dataset_not_a_class():
+    from lecturelib.checks import check_png_dataset
+
+    with pytest.raises(TypeError, match="dataset_class must be a class"):
+        check_png_dataset(3)

@@ -6,12 +6,14 @@ Every request to another host is aborted and recorded. On each chapter page ever
 demo is moved and its picture must change, with no kernel and no network.
 """
 
+import re
 import subprocess
 import threading
 from functools import partial
+from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urldefrag, urlparse
 
 import pytest
 from conftest import CHROMIUM_ARGS
@@ -177,3 +179,38 @@ def test_self_check_questions_answer_with_no_kernel(server, offline_page, chapte
     assert feedback.text_content() == "Right. " + q.get_attribute("data-explanation")
     q.screenshot(path=SHOTS / f"{chapter}-quiz.png")
     assert page.external == [] and not page.errors
+
+
+class _Links(HTMLParser):
+    """Collects every href/src and every id of one HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links, self.ids = [], set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("href", "src") and value:
+                self.links.append(value)
+            elif name == "id" and value:
+                self.ids.add(value)
+
+
+def test_every_internal_link_and_anchor_resolves(site):
+    # every page of the book; _static/ holds the theme's template fragments, not pages
+    pages = {p: _Links() for p in site.rglob("*.html") if "_static" not in p.parts}
+    for path, parser in pages.items():
+        parser.feed(path.read_text(encoding="utf-8"))
+    broken = []
+    for path, parser in pages.items():
+        for link in parser.links:
+            if re.match(r"^(https?:|data:|mailto:|javascript:|//)", link):
+                continue
+            target, fragment = urldefrag(link)
+            file = path if not target else (path.parent / target.split("?")[0]).resolve()
+            if not file.exists():
+                broken.append(f"{path.relative_to(site)}: {link}")
+            elif fragment and file.suffix == ".html" and file in pages:
+                if unquote(fragment) not in pages[file].ids:
+                    broken.append(f"{path.relative_to(site)}: {link} (no such anchor)")
+    assert not broken, "\n".join(broken[:20])

@@ -1,0 +1,274 @@
+"""Data generators: every sample once per epoch, reshuffling, seeds, lengths, bad files."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from lecturelib.data import (
+    LABELS,
+    Augment,
+    BatchSequence,
+    ImageFolderDataset,
+    MemmapDataset,
+    StreamingImageDataset,
+    load_all,
+    load_image,
+    pack_memmap,
+    peak_memory_mib,
+    read_labels,
+    samples_per_second,
+    write_image_dataset,
+)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    path = tmp_path_factory.mktemp("digits")
+    write_image_dataset(path, 23, seed=0, size=16, max_shift=2)
+    return path
+
+
+@pytest.fixture
+def copy(root, tmp_path):
+    for p in root.iterdir():
+        (tmp_path / p.name).write_bytes(p.read_bytes())
+    return tmp_path
+
+
+def loader(root):
+    return lambda i: load_image(root / f"{i}.npy", (16, 16))
+
+
+def test_write_is_seeded_and_uses_the_digits(root, tmp_path):
+    ids, labels = write_image_dataset(tmp_path / "a", 23, seed=0, size=16, max_shift=2)
+    assert ids == read_labels(root)[0] and np.array_equal(labels, read_labels(root)[1])
+    for i in ids:
+        assert (tmp_path / "a" / f"{i}.npy").read_bytes() == (root / f"{i}.npy").read_bytes()
+    other, _ = write_image_dataset(tmp_path / "b", 23, seed=1, size=16, max_shift=2)
+    assert (tmp_path / "b" / "000000.npy").read_bytes() != (root / "000000.npy").read_bytes()
+    from sklearn.datasets import load_digits
+
+    assert np.array_equal(labels, load_digits().target[:23])
+    image = np.load(root / "000000.npy")
+    assert image.dtype == np.uint8 and image.shape == (16, 16) and image.max() > 200
+    assert (root / "000000.npy").stat().st_size == 16 * 16 + 128
+
+
+def test_dataset_items(root):
+    ds = ImageFolderDataset(root)
+    x, y = ds[3]
+    assert len(ds) == 23 and x.shape == (1, 16, 16) and x.dtype == torch.float32
+    expected = torch.from_numpy(np.load(root / "000003.npy")).float() / 255
+    torch.testing.assert_close(x[0], expected)
+    assert y == ds.labels[3]
+    flipped = ImageFolderDataset(root, transform=lambda t: t.flip(-1))
+    torch.testing.assert_close(flipped[3][0], x.flip(-1))
+
+
+def test_load_all_equals_the_dataset(root):
+    X, y = load_all(root)
+    ds = ImageFolderDataset(root)
+    assert X.shape == (23, 1, 16, 16) and y.dtype == torch.int64
+    torch.testing.assert_close(X, torch.stack([ds[i][0] for i in range(23)]))
+
+
+@pytest.mark.parametrize(("batch_size", "batches"), [(1, 23), (5, 5), (23, 1), (50, 1)])
+def test_sequence_len_and_every_sample_once(root, batch_size, batches):
+    ids, labels = read_labels(root)
+    seq = BatchSequence(ids, labels, batch_size, seed=0, load=loader(root))
+    assert len(seq) == batches == math.ceil(23 / batch_size)
+    sizes = [len(seq[k][0]) for k in range(len(seq))]
+    assert sum(sizes) == 23 and all(s == batch_size for s in sizes[:-1])
+    X = np.concatenate([seq[k][0] for k in range(len(seq))])
+    y = np.concatenate([seq[k][1] for k in range(len(seq))])
+    by_image = {X[i].tobytes(): y[i] for i in range(23)}
+    assert len(by_image) == 23  # each sample once, with its own label
+    for i, name in enumerate(ids):
+        assert by_image[np.load(root / f"{name}.npy").tobytes()] == labels[i]
+    with pytest.raises(IndexError, match="out of range"):
+        seq[len(seq)]
+
+
+def test_sequence_drop_last_and_errors(root):
+    ids, labels = read_labels(root)
+    seq = BatchSequence(ids, labels, 5, seed=0, load=loader(root), drop_last=True)
+    assert len(seq) == 4 and all(len(x) == 5 for x, _ in seq)
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+        BatchSequence(ids, labels, 0, seed=0, load=loader(root))
+    with pytest.raises(ValueError, match="seed must be an int when shuffle=True"):
+        BatchSequence(ids, labels, 5, load=loader(root))
+    with pytest.raises(ValueError, match="equal lengths"):
+        BatchSequence(ids, labels[:-1], 5, seed=0, load=loader(root))
+
+
+def test_sequence_reshuffles_each_epoch_reproducibly(root):
+    ids, labels = read_labels(root)
+    seq = BatchSequence(ids, labels, 4, seed=0, load=lambda i: np.array([int(i)]))
+    epochs = [np.concatenate([x[:, 0] for x, _ in seq]) for _ in range(3)]  # iter: epoch end
+    assert all(sorted(e) == list(range(23)) for e in epochs)
+    assert not np.array_equal(epochs[0], epochs[1]) and not np.array_equal(epochs[1], epochs[2])
+    again = BatchSequence(ids, labels, 4, seed=0, load=lambda i: np.array([int(i)]))
+    assert all(np.array_equal(e, np.concatenate([x[:, 0] for x, _ in again])) for e in epochs)
+    fixed = BatchSequence(ids, labels, 4, shuffle=False, load=lambda i: np.array([int(i)]))
+    assert np.array_equal(np.concatenate([x[:, 0] for x, _ in fixed]), np.arange(23))
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_dataloader_every_sample_once_reshuffled_seeded(root, num_workers):
+    ds = ImageFolderDataset(root)
+
+    def epochs(seed):
+        dl = DataLoader(ds, 5, shuffle=True, num_workers=num_workers,
+                        generator=torch.Generator().manual_seed(seed))  # fmt: skip
+        assert len(dl) == 5
+        return [torch.cat([y for _, y in dl]) for _ in range(2)], [x for x, _ in dl]
+
+    (first, second), batches = epochs(0)
+    assert [len(b) for b in batches] == [5, 5, 5, 5, 3]
+    assert sorted(first.tolist()) == sorted(ds.labels.tolist()) == sorted(second.tolist())
+    X = torch.cat(batches)
+    assert len({x.numpy().tobytes() for x in X}) == 23
+    assert not torch.equal(first, second)
+    again, _ = epochs(0)
+    assert torch.equal(again[0], first) and torch.equal(again[1], second)
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_streaming_every_sample_once(root, num_workers):
+    stream = StreamingImageDataset(root, buffer_size=8, seed=0)
+    dl = DataLoader(stream, 4, num_workers=num_workers, generator=torch.Generator().manual_seed(0))
+    X = torch.cat([x for x, _ in dl])
+    assert len(stream) == 23 and len({x.numpy().tobytes() for x in X}) == 23
+    plain = torch.cat([y for _, y in DataLoader(StreamingImageDataset(root), 4)])
+    assert torch.equal(plain, torch.from_numpy(read_labels(root)[1]))
+    if num_workers == 0:  # a new local order each epoch
+        first, second = (torch.cat([y for _, y in dl]) for _ in range(2))
+        assert not torch.equal(first, second)
+
+
+def test_memmap_equals_files(root, tmp_path):
+    ids, labels = read_labels(root)
+    path = pack_memmap(root, tmp_path / "images.npy")
+    mm = MemmapDataset(path, labels)
+    ds = ImageFolderDataset(root)
+    assert len(mm) == 23
+    for i in (0, 7, 22):
+        torch.testing.assert_close(mm[i][0], ds[i][0])
+        assert mm[i][1] == ds[i][1]
+    with pytest.raises(ValueError, match=f"memmap file {path} holds shape"):
+        MemmapDataset(path, labels[:-1])
+    path.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(ValueError, match=f"memmap file {path} is truncated"):
+        MemmapDataset(path, labels)
+
+
+def test_augment_is_seeded_and_bounded():
+    x = torch.rand(1, 16, 16)
+    a = Augment(3, 0.1, generator=torch.Generator().manual_seed(0))(x)
+    b = Augment(3, 0.1, generator=torch.Generator().manual_seed(0))(x)
+    assert torch.equal(a, b) and a.shape == x.shape and 0 <= a.min() and a.max() <= 1
+    assert torch.equal(Augment()(x), x)
+    with pytest.raises(ValueError, match="max_shift and noise must be >= 0"):
+        Augment(-1)
+
+
+# -- bad files: an error that names the file, never a silent skip -----------------------
+def test_truncated_file_named(copy):
+    bad = copy / "000004.npy"
+    bad.write_bytes(bad.read_bytes()[:-1])
+    ds = ImageFolderDataset(copy)
+    ds[3]
+    with pytest.raises(ValueError, match=f"sample file {bad} is truncated or corrupt"):
+        ds[4]
+    with pytest.raises(ValueError, match=str(bad)):
+        list(DataLoader(ds, 5))
+    with pytest.raises(ValueError, match=str(bad)):
+        load_all(copy)
+
+
+@pytest.mark.parametrize("damage", [b"garbage", b"\x93NUMPY" + b"x" * 500])
+def test_corrupt_file_named(copy, damage):
+    bad = copy / "000002.npy"
+    bad.write_bytes(damage)
+    with pytest.raises(ValueError, match=str(bad)):
+        ImageFolderDataset(copy)[2]
+    with pytest.raises(ValueError, match=str(bad)):
+        load_image(bad, (16, 16))
+
+
+def test_wrong_dtype_named(copy):
+    bad = copy / "000001.npy"
+    np.save(bad, np.zeros((16, 16), np.float32))
+    with pytest.raises(ValueError, match=str(bad)):
+        ImageFolderDataset(copy)[1]
+
+
+def test_missing_file_named(copy):
+    (copy / "000005.npy").unlink()
+    with pytest.raises(FileNotFoundError, match=str(copy / "000005.npy")):
+        ImageFolderDataset(copy)
+    with pytest.raises(FileNotFoundError, match="sample file .*000005.npy is missing"):
+        load_image(copy / "000005.npy", (16, 16))
+
+
+def test_deleted_after_start_named(copy):
+    ds = ImageFolderDataset(copy)
+    (copy / "000006.npy").unlink()
+    with pytest.raises(FileNotFoundError, match=str(copy / "000006.npy")):
+        [ds[i] for i in range(len(ds))]
+
+
+def test_unlisted_file_named(copy):
+    np.save(copy / "extra.npy", np.zeros((16, 16), np.uint8))
+    with pytest.raises(ValueError, match=f"sample file {copy / 'extra.npy'} is not listed"):
+        read_labels(copy)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("id,label\n000000,3\nnonsense\n", "line 3: expected 'id,label'"),
+        ("id,label\n000000,3\n000000,3\n", "lists id '000000' twice"),
+        ("name,digit\n", "must start with the header"),
+    ],
+)
+def test_bad_labels_file_named(copy, text, message):
+    for p in copy.glob("*.npy"):
+        if p.name != "000000.npy":
+            p.unlink()
+    (copy / LABELS).write_text(text)
+    with pytest.raises(ValueError, match=f"labels file {copy / LABELS}.*{message}"):
+        read_labels(copy)
+
+
+def test_missing_labels_file_named(copy):
+    (copy / LABELS).unlink()
+    with pytest.raises(FileNotFoundError, match=f"labels file {copy / LABELS} is missing"):
+        ImageFolderDataset(copy)
+
+
+def test_argument_errors(tmp_path):
+    with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
+        write_image_dataset(tmp_path, 0, seed=0)
+    with pytest.raises(ValueError, match="max_shift must be in"):
+        write_image_dataset(tmp_path, 1, seed=0, size=8, max_shift=8)
+    with pytest.raises(ValueError, match="methods must be among"):
+        peak_memory_mib([tmp_path], ["everything"])
+
+
+def test_peak_memory_grows_with_loading_all_only(tmp_path):
+    roots = [tmp_path / "small", tmp_path / "big"]
+    write_image_dataset(roots[0], 200, seed=0)
+    write_image_dataset(roots[1], 1600, seed=0)
+    peaks = peak_memory_mib(roots, ["dataloader", "load_all"])
+    data_mib = np.array([200, 1600]) * 64 * 64 * 4 / 2**20
+    assert np.allclose(peaks[:, 1], data_mib, rtol=0.2, atol=1.0)  # load-all: the data
+    assert peaks[:, 0].max() < 4  # a generator: about one batch
+
+
+def test_samples_per_second_counts_samples():
+    batches = [(torch.zeros(3), None), (torch.zeros(2), None)]
+    assert samples_per_second(batches, epochs=2) > 0
