@@ -8,6 +8,7 @@ to end. A wrong answer raises ``AssertionError`` with a hint about what differs.
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,11 +35,13 @@ class CheckResult:
     message: str
 
     def __repr__(self) -> str:
-        return ("✅ " if self.passed else "⏳ ") + self.message
+        # Plain words ("Correct ...", "Not attempted yet ..."), no emoji: an emoji shows as
+        # an empty box where no emoji font is installed.
+        return self.message
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed else "#9a6700"
-        return f'<p style="color:{colour};font-weight:bold">{self!r}</p>'
+        return f'<p style="color:{colour};font-weight:bold">{html.escape(repr(self))}</p>'
 
 
 # (name, f, its derivative, x, h): smooth functions where the forward difference error

@@ -1,6 +1,7 @@
 """Data generators: every sample once per epoch, reshuffling, seeds, lengths, bad files."""
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -8,20 +9,23 @@ import torch
 from torch.utils.data import DataLoader
 
 from lecturelib.data import (
-    LABELS,
     Augment,
-    BatchSequence,
+    BatchDataset,
     ImageFolderDataset,
     MemmapDataset,
     StreamingImageDataset,
+    batch_loader,
     load_all,
-    load_image,
     pack_memmap,
-    peak_memory_mib,
-    read_labels,
-    samples_per_second,
-    write_image_dataset,
 )
+from lecturelib.imagefiles import LABELS, load_image, read_labels, write_image_dataset
+from lecturelib.measure import (
+    best_in_turns,
+    bytes_per_second,
+    peak_memory_mib,
+    samples_per_second,
+)
+from lecturelib.sequence import BatchSequence
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +44,6 @@ def copy(root, tmp_path):
 
 def loader(root):
     return lambda i: load_image(root / f"{i}.npy", (16, 16))
-
-
-def test_write_is_seeded_and_uses_the_digits(root, tmp_path):
-    ids, labels = write_image_dataset(tmp_path / "a", 23, seed=0, size=16, max_shift=2)
-    assert ids == read_labels(root)[0] and np.array_equal(labels, read_labels(root)[1])
-    for i in ids:
-        assert (tmp_path / "a" / f"{i}.npy").read_bytes() == (root / f"{i}.npy").read_bytes()
-    other, _ = write_image_dataset(tmp_path / "b", 23, seed=1, size=16, max_shift=2)
-    assert (tmp_path / "b" / "000000.npy").read_bytes() != (root / "000000.npy").read_bytes()
-    from sklearn.datasets import load_digits
-
-    assert np.array_equal(labels, load_digits().target[:23])
-    image = np.load(root / "000000.npy")
-    assert image.dtype == np.uint8 and image.shape == (16, 16) and image.max() > 200
-    assert (root / "000000.npy").stat().st_size == 16 * 16 + 128
 
 
 def test_dataset_items(root):
@@ -136,6 +125,94 @@ def test_dataloader_every_sample_once_reshuffled_seeded(root, num_workers):
     assert torch.equal(again[0], first) and torch.equal(again[1], second)
 
 
+# -- batch reads: a Dataset whose item is a whole batch, under a real DataLoader -------
+def datasets(root, tmp_path):
+    files = ImageFolderDataset(root)
+    return {
+        "files": files,
+        "memmap": MemmapDataset(pack_memmap(root, tmp_path / "m.npy"), files.labels),
+    }
+
+
+@pytest.mark.parametrize("kind", ["files", "memmap"])
+@pytest.mark.parametrize(
+    ("batch_size", "sizes"), [(1, [1] * 23), (5, [5] * 4 + [3]), (23, [23]), (50, [23])]
+)
+def test_batch_loader_len_and_every_sample_once(root, tmp_path, kind, batch_size, sizes):
+    ds = datasets(root, tmp_path)[kind]
+    dl = batch_loader(ds, batch_size, shuffle=True, generator=torch.Generator().manual_seed(0))
+    assert len(dl) == len(sizes) == math.ceil(23 / batch_size)
+    batches = list(dl)
+    assert [len(x) for x, _ in batches] == [len(y) for _, y in batches] == sizes
+    X, y = torch.cat([x for x, _ in batches]), torch.cat([y for _, y in batches])
+    assert X.shape == (23, 1, 16, 16) and X.dtype == torch.float32 and y.dtype == torch.int64
+    by_image = {x.numpy().tobytes(): int(label) for x, label in zip(X, y, strict=True)}
+    assert len(by_image) == 23  # each sample once, with its own label
+    ids, labels = read_labels(root)
+    for name, label in zip(ids, labels, strict=True):
+        x = torch.from_numpy(np.load(root / f"{name}.npy")).float() / 255  # NumPy as the oracle
+        assert by_image[x[None].numpy().tobytes()] == label
+    dropped = batch_loader(ds, 5, drop_last=True)
+    assert len(dropped) == 4 and [len(y) for _, y in dropped] == [5] * 4
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_batch_loader_reshuffles_seeded_as_dataloader(root, num_workers):
+    ds = ImageFolderDataset(root)
+
+    def epochs(make):
+        dl = make(ds, 5, shuffle=True, generator=torch.Generator().manual_seed(0))
+        return [list(dl) for _ in range(2)]
+
+    fast, per_sample = epochs(batch_loader), epochs(DataLoader)
+    first, second = (torch.cat([y for _, y in epoch]) for epoch in fast)
+    assert not torch.equal(first, second)  # a new order each epoch
+    assert sorted(first.tolist()) == sorted(second.tolist()) == sorted(ds.labels.tolist())
+    for a, b in zip(fast[0] + fast[1], per_sample[0] + per_sample[1], strict=True):
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])  # same batches, same seed
+    again = epochs(lambda *a, **k: batch_loader(*a, num_workers=num_workers, **k))
+    for a, b in zip(fast[0] + fast[1], again[0] + again[1], strict=True):
+        assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])  # reproducible
+    in_order = torch.cat([y for _, y in batch_loader(ds, 5, num_workers=num_workers)])
+    assert torch.equal(in_order, torch.from_numpy(ds.labels))
+
+
+def test_read_batch_equals_items_with_transform(root, tmp_path):
+    for transform in (None, lambda t: t.flip(-1)):
+        ds = ImageFolderDataset(root, transform)
+        X, y = ds.read_batch([3, 0, 3])
+        torch.testing.assert_close(X, torch.stack([ds[3][0], ds[0][0], ds[3][0]]), rtol=0, atol=0)
+        assert y.tolist() == [ds[3][1], ds[0][1], ds[3][1]]
+    mm = datasets(root, tmp_path)["memmap"]
+    X_mm, y_mm = mm.read_batch([3, 0, 3])
+    assert torch.equal(X_mm, ImageFolderDataset(root).read_batch([3, 0, 3])[0])
+    assert torch.equal(y_mm, y)
+
+
+def test_batch_dataset_errors(root):
+    ds = ImageFolderDataset(root)
+    with pytest.raises(TypeError, match="indexed by a list of sample indices, got 3"):
+        BatchDataset(ds)[3]
+    with pytest.raises(TypeError, match="must have a read_batch method, got list"):
+        BatchDataset([1, 2])
+    with pytest.raises(ValueError, match="batch_size must be an int >= 1, got 0"):
+        batch_loader(ds, 0)
+    with pytest.raises(TypeError):  # the per-sample DataLoader cannot use it by mistake
+        list(DataLoader(BatchDataset(ds), batch_size=4))
+
+
+@pytest.mark.parametrize("num_workers", [0, 2])
+def test_batch_loader_names_bad_files(copy, num_workers):
+    ds = ImageFolderDataset(copy)
+    bad = copy / "000004.npy"
+    bad.write_bytes(bad.read_bytes()[:-1])
+    with pytest.raises(ValueError, match=f"sample file {bad} is truncated or corrupt"):
+        list(batch_loader(ds, 5, shuffle=True, num_workers=num_workers))
+    bad.unlink()
+    with pytest.raises(FileNotFoundError, match=f"sample file {bad} is missing"):
+        list(batch_loader(ds, 5, num_workers=num_workers))
+
+
 @pytest.mark.parametrize("num_workers", [0, 2])
 def test_streaming_every_sample_once(root, num_workers):
     stream = StreamingImageDataset(root, buffer_size=8, seed=0)
@@ -189,16 +266,6 @@ def test_truncated_file_named(copy):
         load_all(copy)
 
 
-@pytest.mark.parametrize("damage", [b"garbage", b"\x93NUMPY" + b"x" * 500])
-def test_corrupt_file_named(copy, damage):
-    bad = copy / "000002.npy"
-    bad.write_bytes(damage)
-    with pytest.raises(ValueError, match=str(bad)):
-        ImageFolderDataset(copy)[2]
-    with pytest.raises(ValueError, match=str(bad)):
-        load_image(bad, (16, 16))
-
-
 def test_wrong_dtype_named(copy):
     bad = copy / "000001.npy"
     np.save(bad, np.zeros((16, 16), np.float32))
@@ -221,29 +288,6 @@ def test_deleted_after_start_named(copy):
         [ds[i] for i in range(len(ds))]
 
 
-def test_unlisted_file_named(copy):
-    np.save(copy / "extra.npy", np.zeros((16, 16), np.uint8))
-    with pytest.raises(ValueError, match=f"sample file {copy / 'extra.npy'} is not listed"):
-        read_labels(copy)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("id,label\n000000,3\nnonsense\n", "line 3: expected 'id,label'"),
-        ("id,label\n000000,3\n000000,3\n", "lists id '000000' twice"),
-        ("name,digit\n", "must start with the header"),
-    ],
-)
-def test_bad_labels_file_named(copy, text, message):
-    for p in copy.glob("*.npy"):
-        if p.name != "000000.npy":
-            p.unlink()
-    (copy / LABELS).write_text(text)
-    with pytest.raises(ValueError, match=f"labels file {copy / LABELS}.*{message}"):
-        read_labels(copy)
-
-
 def test_missing_labels_file_named(copy):
     (copy / LABELS).unlink()
     with pytest.raises(FileNotFoundError, match=f"labels file {copy / LABELS} is missing"):
@@ -251,10 +295,6 @@ def test_missing_labels_file_named(copy):
 
 
 def test_argument_errors(tmp_path):
-    with pytest.raises(ValueError, match="n must be an int >= 1, got 0"):
-        write_image_dataset(tmp_path, 0, seed=0)
-    with pytest.raises(ValueError, match="max_shift must be in"):
-        write_image_dataset(tmp_path, 1, seed=0, size=8, max_shift=8)
     with pytest.raises(ValueError, match="methods must be among"):
         peak_memory_mib([tmp_path], ["everything"])
 
@@ -270,5 +310,33 @@ def test_peak_memory_grows_with_loading_all_only(tmp_path):
 
 
 def test_samples_per_second_counts_samples():
-    batches = [(torch.zeros(3), None), (torch.zeros(2), None)]
-    assert samples_per_second(batches, epochs=2) > 0
+    class Slow:  # 5 samples per pass, 0.1 s per pass
+        def __iter__(self):
+            for n in (3, 2):
+                time.sleep(0.05)
+                yield torch.zeros(n), None
+
+    assert 30 < samples_per_second(Slow(), epochs=2) <= 50
+
+
+def test_bytes_per_second_reads_every_file(root, monkeypatch):
+    paths = sorted(root.glob("*.npy"))
+    clock = iter(range(100))  # a fake clock: one second per call
+    monkeypatch.setattr("lecturelib.measure.time.perf_counter", lambda: float(next(clock)))
+    assert bytes_per_second(paths, epochs=2, seed=0) == 23.0  # 2 x 23 files in 2 "seconds"
+    assert bytes_per_second(paths, repeat=3) == 23.0
+    with pytest.raises(FileNotFoundError, match="gone.npy"):
+        bytes_per_second([*paths, root / "gone.npy"])
+
+
+def test_best_in_turns_takes_turns_and_the_best():
+    calls = []
+
+    def measure(key, values):
+        values = iter(values)
+        return lambda: calls.append(key) or next(values)
+
+    best = best_in_turns({"a": measure("a", [1, 3, 2]), "b": measure("b", [5, 4, 6])}, rounds=3)
+    assert best == {"a": 3, "b": 6} and calls == ["a", "b"] * 3
+    with pytest.raises(ValueError, match="rounds must be an int >= 1, got 0"):
+        best_in_turns({}, rounds=0)

@@ -34,3 +34,28 @@ def test_toc_lists_exactly_the_chapters():
     listed = {line.split("file:")[1].strip() for line in toc.splitlines() if "file:" in line}
     on_disk = {f"book/{p.stem}" for p in NOTEBOOKS}
     assert listed == on_disk
+
+
+SLIDE_TYPES = {"slide", "subslide", "fragment", "-", "skip", "notes"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_cell_has_a_place_in_the_slides(path):
+    """The deck (make slides) is cut by each cell's `slideshow` metadata: none is left to chance."""
+    cells = json.loads(path.read_text())["cells"]
+    kinds = [c["metadata"].get("slideshow", {}).get("slide_type") for c in cells]
+    missing = [c["id"] for c, k in zip(cells, kinds) if k not in SLIDE_TYPES]
+    assert not missing, f"{path.name}: cells without a valid slideshow slide_type: {missing}"
+    # The deck opens on a title slide: the chapter's title, alone.
+    assert cells[0]["cell_type"] == "markdown" and kinds[0] == "slide"
+    assert cells[0]["source"][0].startswith("# ") and len(cells[0]["source"]) == 1
+    # Every section starts a slide; checks behind claims and solutions stay out of the deck.
+    for cell, kind in zip(cells, kinds):
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "markdown" and source.startswith("## "):
+            assert kind == "slide", f"{path.name} {cell['id']}: a section must start a slide"
+        if "hide-cell" in cell["metadata"].get("tags", []):
+            assert kind == "skip", f"{path.name} {cell['id']}: a hidden cell must be skipped"
+    assert "notes" in kinds, f"{path.name}: no speaker notes"
+    inputs = {c["metadata"].get("slides", {}).get("input", "show") for c in cells}
+    assert inputs <= {"show", "hide"}, f"{path.name}: slides.input must be show or hide"
