@@ -44,13 +44,13 @@ def test_every_cell_has_a_place_in_the_slides(path):
     """The deck (make slides) is cut by each cell's `slideshow` metadata: none is left to chance."""
     cells = json.loads(path.read_text())["cells"]
     kinds = [c["metadata"].get("slideshow", {}).get("slide_type") for c in cells]
-    missing = [c["id"] for c, k in zip(cells, kinds) if k not in SLIDE_TYPES]
+    missing = [c["id"] for c, k in zip(cells, kinds, strict=True) if k not in SLIDE_TYPES]
     assert not missing, f"{path.name}: cells without a valid slideshow slide_type: {missing}"
     # The deck opens on a title slide: the chapter's title, alone.
     assert cells[0]["cell_type"] == "markdown" and kinds[0] == "slide"
     assert cells[0]["source"][0].startswith("# ") and len(cells[0]["source"]) == 1
     # Every section starts a slide; checks behind claims and solutions stay out of the deck.
-    for cell, kind in zip(cells, kinds):
+    for cell, kind in zip(cells, kinds, strict=True):
         source = "".join(cell["source"])
         if cell["cell_type"] == "markdown" and source.startswith("## "):
             assert kind == "slide", f"{path.name} {cell['id']}: a section must start a slide"
