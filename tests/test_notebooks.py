@@ -57,5 +57,5 @@ def test_every_cell_has_a_place_in_the_slides(path):
         if "hide-cell" in cell["metadata"].get("tags", []):
             assert kind == "skip", f"{path.name} {cell['id']}: a hidden cell must be skipped"
     assert "notes" in kinds, f"{path.name}: no speaker notes"
-    inputs = {c["metadata"].get("slides", {}).get("input", "show") for c in cells}
-    assert inputs <= {"show", "hide"}, f"{path.name}: slides.input must be show or hide"
+    hide_input = {c["metadata"].get("slides", {}).get("hide_input", False) for c in cells}
+    assert hide_input <= {True, False}, f"{path.name}: slides.hide_input must be true or false"
