@@ -48,7 +48,8 @@ __all__ = [
 def _to_batch(images: np.ndarray, labels: np.ndarray, transform: Callable | None) -> tuple:
     """``uint8 (B, H, W)`` -> ``X`` float32 ``(B, 1, H, W)`` in [0, 1] (``transform`` per
     sample), and labels -> ``y`` int64 ``(B,)``."""
-    X = torch.from_numpy(np.asarray(images, dtype=np.float32)).unsqueeze(1).div_(255)
+    # one pass: uint8 -> float32 and the division together (as fast as a plain copy)
+    X = torch.from_numpy(np.divide(images, np.float32(255), dtype=np.float32)).unsqueeze(1)
     if transform is not None:
         X = torch.stack([transform(x) for x in X])
     return X, torch.from_numpy(np.asarray(labels, dtype=np.int64))
