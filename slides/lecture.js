@@ -50,6 +50,26 @@
     }
   }
 
+  // Speaker notes (press s) open in a window without MathJax's styles, where typeset math
+  // would show twice (its visual spans and its hidden MathML). Once MathJax is done, the
+  // notes (hidden on the slides) keep only the MathML, which the browser draws itself.
+  function notesWithMathML() {
+    document.querySelectorAll(".reveal .slides aside.notes").forEach(function (aside) {
+      aside.querySelectorAll(
+        ".MathJax_Preview, .mjx-math, script[type^='math/tex'], .MathJax_Display > :not(.MathJax_CHTML)"
+      ).forEach(function (el) { el.remove(); });
+      aside.querySelectorAll(".MJX_Assistive_MathML").forEach(function (el) {
+        el.replaceWith.apply(el, Array.prototype.slice.call(el.childNodes));
+      });
+    });
+  }
+
+  if (window.MathJax && MathJax.Hub) {
+    MathJax.Hub.Register.StartupHook("End", function () {
+      MathJax.Hub.Queue(notesWithMathML);
+    });
+  }
+
   window.lectureFit = function () {
     if (staticMath) prepareStaticMath();
     Reveal.on("slidechanged", function (event) { fitLater(event.currentSlide); });

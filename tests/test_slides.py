@@ -142,6 +142,25 @@ def test_speaker_notes_exist(page):
     assert page.locator("aside.notes").count() >= 1
 
 
+def test_speaker_view_shows_the_notes_with_their_math_once(page):
+    """Press s, as a lecturer would: the speaker window shows the slide's notes, and an
+    equation in them appears once (MathML), not also as MathJax's unstyled spans."""
+    h = page.evaluate(
+        "Reveal.getIndices([...document.querySelectorAll('.slides section')].find(s =>"
+        " !s.querySelector('section') && s.querySelector('aside.notes math')))"
+    )
+    page.evaluate(f"Reveal.slide({h['h']}, {h['v'] or 0})")
+    with page.context.expect_page() as popup:
+        page.keyboard.press("s")
+    view = popup.value
+    notes = view.locator(".speaker-controls-notes")
+    notes.locator("math").first.wait_for()
+    assert notes.locator(".mjx-math, .MathJax_Preview, script").count() == 0
+    assert len(notes.inner_text()) > 50
+    view.screenshot(path=SHOTS / f"slides-{CHAPTER}-speaker-view.png")
+    view.close()
+
+
 def test_nothing_from_the_network_and_no_errors(page):
     assert page.external == []
     assert page.errors == []
