@@ -41,6 +41,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from chromium import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 from myst import Bibliography, cited_keys, to_markdown  # noqa: E402
 
 __all__ = [
@@ -63,17 +64,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SLIDES = ROOT / "slides"
 NODE_MODULES = SLIDES / "node_modules"
 BOOK = ROOT / "book"
-CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-# As in tests/conftest.py: no sandbox as root, no background connections.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 COURSE = "CSE4261 Neural Networks and Deep Learning"
 WIDTH, HEIGHT = 1280, 720  # a 16:9 projector
 # Cells the book hides are skipped in the deck unless their own slideshow metadata

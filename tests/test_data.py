@@ -28,20 +28,6 @@ from lecturelib.measure import (
 from lecturelib.sequence import BatchSequence
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    path = tmp_path_factory.mktemp("digits")
-    write_image_dataset(path, 23, seed=0, size=16, max_shift=2)
-    return path
-
-
-@pytest.fixture
-def copy(root, tmp_path):
-    for p in root.iterdir():
-        (tmp_path / p.name).write_bytes(p.read_bytes())
-    return tmp_path
-
-
 def loader(root):
     return lambda i: load_image(root / f"{i}.npy", (16, 16))
 

@@ -14,20 +14,6 @@ from lecturelib.imagefiles import (
 )
 
 
-@pytest.fixture(scope="module")
-def root(tmp_path_factory):
-    path = tmp_path_factory.mktemp("digits")
-    write_image_dataset(path, 23, seed=0, size=16, max_shift=2)
-    return path
-
-
-@pytest.fixture
-def copy(root, tmp_path):
-    for p in root.iterdir():
-        (tmp_path / p.name).write_bytes(p.read_bytes())
-    return tmp_path
-
-
 def test_write_is_seeded_and_uses_the_digits(root, tmp_path):
     ids, labels = write_image_dataset(tmp_path / "a", 23, seed=0, size=16, max_shift=2)
     assert ids == read_labels(root)[0] and np.array_equal(labels, read_labels(root)[1])
